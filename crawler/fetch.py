@@ -1,0 +1,58 @@
+"""Pages for ``govwatch extract``: a local file or a URL, decoded exactly as a crawl decodes
+a response (Scrapy's TextResponse: BOM, HTTP header, <meta>, then detection), then extracted.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from scrapy.http import Headers, TextResponse
+from scrapy.responsetypes import responsetypes
+
+from crawler import settings as defaults
+from pipelines.extract import extract
+
+MAX_BYTES = defaults.DOWNLOAD_MAXSIZE
+
+
+def decode(body: bytes, url: str, headers: dict[str, str] | None = None) -> tuple[str, str]:
+    """``(text, encoding)`` of ``body``; ValueError when it is not a text page."""
+    hdrs = Headers(headers or {})
+    cls = responsetypes.from_args(headers=hdrs, url=url, body=body)
+    if not issubclass(cls, TextResponse):
+        raise ValueError("not an HTML page")
+    response = cls(url=url, body=body, headers=hdrs)
+    return response.text, response.encoding
+
+
+def read_input(item: str) -> tuple[bytes, str, dict[str, str]]:
+    if item.startswith(("http://", "https://")):
+        request = urllib.request.Request(item, headers={"User-Agent": defaults.USER_AGENT})
+        with urllib.request.urlopen(request, timeout=defaults.DOWNLOAD_TIMEOUT) as resp:
+            body = resp.read(MAX_BYTES + 1)
+            headers = {k: v for k, v in resp.headers.items()}
+            url = resp.geturl()
+    else:
+        path = Path(item)
+        if path.stat().st_size > MAX_BYTES:
+            raise ValueError(f"larger than {MAX_BYTES} bytes")
+        body, url, headers = path.read_bytes(), path.resolve().as_uri(), {}
+    if len(body) > MAX_BYTES:
+        raise ValueError(f"larger than {MAX_BYTES} bytes")
+    return body, url, headers
+
+
+def extract_input(item: str) -> dict[str, Any]:
+    """One JSON-ready result for ``item``: source, title, published, text, ... or error."""
+    try:
+        body, url, headers = read_input(item)
+        text, encoding = decode(body, url, headers)
+        result = extract(text, url)
+    except (OSError, ValueError) as exc:
+        return {"source": item, "error": str(exc)}
+    if result is None:
+        return {"source": item, "error": "no usable text extracted"}
+    return {"source": item, "title": result.title, "published": result.published,
+            "text": result.text, "encoding": encoding, **result.meta}

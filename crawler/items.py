@@ -1,0 +1,42 @@
+"""Items that spiders yield and pipelines consume."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(repr=False)
+class DocumentItem:
+    """A fetched document page, decoded, before extraction."""
+
+    url: str
+    source: str
+    html: str
+    encoding: str
+    fetched_at: str
+    status: int = 200
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    list_url: str | None = None
+    # Filled by pipelines.extract:
+    text: str | None = None
+    norm_text: str | None = None
+    title: str | None = None
+    published: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # short: items appear in log lines
+        return f"DocumentItem(url={self.url!r}, source={self.source!r}, title={self.title!r})"
+
+
+@dataclass
+class ErrorItem:
+    """Something that went wrong for one URL: recorded in the run log, never a change."""
+
+    url: str
+    source: str
+    kind: str  # http | network | robots | not_html | too_large | extract | ...
+    message: str
+    status: int | None = None

@@ -1,0 +1,263 @@
+"""The embedded sample site: an HTTP server on 127.0.0.1 serving pages built from the seeds.
+
+``SampleSite`` serves the five seed sites (see pages.py) and, with ``generated=N``, N recombined
+documents under /gen/. Its pages can be edited, removed and restored while it runs, from Python
+(``site.edit(path, old, new)``) or over HTTP (POST /__admin__/edit with JSON {path, old, new}),
+to show a change. Used by ``govwatch demo``, the tests and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import threading
+from dataclasses import replace
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from . import pages as P
+
+GEN_PER_PAGE = 20
+INVEST_PER_PAGE = 4
+ROBOTS = "User-agent: *\nDisallow: /private/\n"
+
+
+class SampleSite:
+    def __init__(self, generated: int = 0) -> None:
+        invest = P.invest_docs()
+        self.docs: dict[str, P.Doc] = {d.path: d for d in invest}
+        for d in [*P.wujiang_docs(invest), P.aggregator_doc(), P.mirror_doc(),
+                  P.docshare_doc()]:
+            self.docs[d.path] = d
+        self.generated = generated
+        self.removed: set[str] = set()
+        self.modified: dict[str, float] = {}
+        self.hits: dict[str, int] = {}
+        self._counter = itertools.count(1000)
+        self._lock = threading.Lock()
+        self.server: ThreadingHTTPServer | None = None
+        self.thread: threading.Thread | None = None
+        self.started = formatdate(1_700_000_000, usegmt=True)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        handler = type("Handler", (_Handler,), {"site": self})
+        self.server = ThreadingHTTPServer((host, port), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
+                                       name="sample-site")
+        self.thread.start()
+        return self.base_url
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def __enter__(self) -> SampleSite:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- edits -----------------------------------------------------------------------------
+
+    def doc(self, path: str) -> P.Doc:
+        if path in self.docs:
+            return self.docs[path]
+        if path.startswith("/gen/doc/"):
+            i = int(path.rsplit("/", 1)[1].split(".")[0])
+            if 1 <= i <= self.generated:
+                return self.docs.setdefault(path, P.generated_doc(i))
+        raise KeyError(path)
+
+    def edit(self, path: str, old: str, new: str) -> None:
+        """Replace ``old`` by ``new`` in the title or text of the document at ``path``."""
+        with self._lock:
+            doc = self.doc(path)
+            if old not in doc.title and not any(old in p for p in doc.paragraphs):
+                raise ValueError(f"{old!r} is not in {path}")
+            self.docs[path] = replace(
+                doc,
+                title=doc.title.replace(old, new),
+                paragraphs=[p.replace(old, new) for p in doc.paragraphs],
+            )
+            self.modified[path] = self.modified.get(path, 1_700_000_000) + 3600
+
+    def remove(self, path: str) -> None:
+        self.removed.add(path)
+
+    def restore(self, path: str) -> None:
+        self.removed.discard(path)
+
+    # -- sources ---------------------------------------------------------------------------
+
+    def sources(self, base: str | None = None) -> list[dict[str, Any]]:
+        """Source entries (sources.yaml shape) for the sample sites."""
+        b = base or self.base_url
+        entries = [
+            {"name": "sample_invest", "title": "苏州投资网 招商资讯", "region": "苏州市",
+             "category": "investment_news", "start_urls": [f"{b}/invest/list.html"],
+             "links": {"css": "ul.news-list li a"}, "next_page": {"xpath": "//a[text()='下一页']"},
+             "schedule": {"every": "6h"}},
+            {"name": "sample_wujiang", "title": "吴江区人民政府 市(县)区 重点工作", "region": "吴江区",
+             "category": "work_report", "start_urls": [f"{b}/wujiang/col/index.html"],
+             "pages": {"template": f"{b}/wujiang/col/index_{{n}}.html", "first": 1, "last": 1},
+             "links": {"css": "ul.list a", "allow": r"/art/"}, "content": "#zoom",
+             "schedule": {"cron": "0 7 * * *"}},
+            {"name": "sample_aggregator", "title": "博县网 政府工作报告 华东", "region": "苏州市",
+             "category": "work_report", "start_urls": [f"{b}/bxw/baogao/huadong/"],
+             "links": {"xpath": "//ul[@class='list']//a"}, "schedule": {"every": "1d"}},
+            {"name": "sample_mirror", "title": "镜像站 政府工作报告", "region": "常熟市",
+             "category": "work_report", "start_urls": [f"{b}/mirror/"],
+             "links": {"css": "ul.list a"}, "schedule": {"every": "1d"}},
+            {"name": "sample_docshare", "title": "公寻网 文档", "region": "太仓市",
+             "category": "work_report", "start_urls": [f"{b}/docshare/list.html"],
+             "links": {"css": "ul.list a"}, "schedule": {"every": "1d"}},
+        ]
+        if self.generated:
+            entries.append(
+                {"name": "sample_generated", "title": "生成的招商资讯", "region": "苏州市",
+                 "category": "investment_news", "start_urls": [f"{b}/gen/list.html"],
+                 "links": {"css": "ul.news-list li a"},
+                 "next_page": {"xpath": "//a[text()='下一页']"},
+                 "max_pages": self.generated // GEN_PER_PAGE + 2}
+            )
+        return entries
+
+    def sources_yaml(self, base: str | None = None, **settings: Any) -> str:
+        import yaml
+
+        entries = self.sources(base)
+        if settings:
+            for e in entries:
+                e["settings"] = dict(settings)
+        return yaml.safe_dump({"sources": entries}, allow_unicode=True, sort_keys=False)
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def render(self, path: str) -> tuple[int, str, bytes, dict[str, str]]:
+        """``(status, content type, body, headers)`` for ``path``."""
+        if path in self.removed:
+            return 404, "text/html; charset=utf-8", b"<h1>404 Not Found</h1>", {}
+        route = self._route(path)
+        if route is None:
+            return 404, "text/html; charset=utf-8", "<h1>404 页面不存在</h1>".encode(), {}
+        html, encoding = route
+        headers: dict[str, str] = {}
+        if P.COUNTER in html:  # a page with a counter changes on every load: no validators
+            html = html.replace(P.COUNTER, str(next(self._counter)))
+        else:
+            headers["Last-Modified"] = formatdate(self.modified.get(path, 1_700_000_000),
+                                                  usegmt=True)
+        body = html.encode(encoding)
+        if "Last-Modified" in headers:
+            headers["ETag"] = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+        ctype = "text/html" if encoding != "utf-8" else "text/html; charset=utf-8"
+        return 200, ctype, body, headers
+
+    def _route(self, path: str) -> tuple[str, str] | None:
+        docs = list(self.docs.values())
+        by_site = {s: [d for d in docs if d.site == s] for s in ("invest", "wujiang", "bxw",
+                                                                  "mirror", "docshare")}
+        lists = {
+            "/bxw/baogao/huadong/": ("政府工作报告_华东_博县网", by_site["bxw"]),
+            "/mirror/": ("政府工作報告", by_site["mirror"]),
+            "/docshare/list.html": ("政府工作报告 文档", by_site["docshare"]),
+        }
+        if path in lists:
+            return P.render_simple_list(*lists[path]), "utf-8"
+        if path.startswith("/invest/list"):
+            return self._paged(path, "/invest/list", by_site["invest"], INVEST_PER_PAGE)
+        if path.startswith("/gen/list"):
+            items = [P.Doc(f"/gen/doc/{i}.html", "gen", P.generated_doc(i).title, [], "")
+                     for i in range(1, self.generated + 1)]
+            return self._paged(path, "/gen/list", items, GEN_PER_PAGE)
+        if path in ("/wujiang/col/index.html", "/wujiang/col/index_1.html"):
+            page = 0 if path.endswith("index.html") else 1
+            return P.render_wujiang_list(by_site["wujiang"][page : page + 1], page), "gb18030"
+        try:
+            doc = self.doc(path)
+        except (KeyError, ValueError):
+            return None
+        if doc.site in ("invest", "gen"):
+            titles = [d.title for d in by_site["invest"][:5]]
+            return P.render_invest_doc(doc, titles), "utf-8"
+        renderers = {"wujiang": (P.render_wujiang_doc, "gb18030"),
+                     "bxw": (P.render_aggregator_doc, "utf-8"),
+                     "mirror": (P.render_mirror_doc, "utf-8"),
+                     "docshare": (P.render_docshare_doc, "utf-8")}
+        func, encoding = renderers[doc.site]
+        return func(doc), encoding
+
+    @staticmethod
+    def _paged(path: str, prefix: str, items: list[P.Doc], per_page: int) -> tuple[str, str] | None:
+        pages = max(1, -(-len(items) // per_page))
+        suffix = path[len(prefix):]
+        if suffix == ".html":
+            page = 1
+        elif suffix.startswith("_") and suffix.endswith(".html") and suffix[1:-5].isdigit():
+            page = int(suffix[1:-5])
+        else:
+            return None
+        if not 1 <= page <= pages:
+            return None
+        chunk = items[(page - 1) * per_page : page * per_page]
+        return P.render_invest_list(chunk, page, pages, prefix), "utf-8"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    site: SampleSite
+    server_version = "SampleSite/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read their own logs
+        pass
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        self.site.hits[path] = self.site.hits.get(path, 0) + 1
+        if path == "/robots.txt":
+            self._send(200, "text/plain", ROBOTS.encode(), {})
+            return
+        status, ctype, body, headers = self.site.render(path)
+        etag = headers.get("ETag")
+        if status == 200 and etag and self.headers.get("If-None-Match") == etag:
+            self._send(304, None, b"", headers)
+            return
+        self._send(status, ctype, body, headers)
+
+    def do_POST(self) -> None:
+        action = self.path.rsplit("/", 1)[-1]
+        try:
+            data = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            if action == "edit":
+                self.site.edit(data["path"], data["old"], data["new"])
+            elif action in ("remove", "restore"):
+                getattr(self.site, action)(data["path"])
+            else:
+                raise KeyError(action)
+        except (KeyError, ValueError) as exc:
+            self._send(400, "text/plain; charset=utf-8", str(exc).encode(), {})
+            return
+        self._send(200, "text/plain", b"ok", {})
+
+    def _send(self, status: int, ctype: str | None, body: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and body:
+            self.wfile.write(body)

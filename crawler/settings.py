@@ -1,0 +1,55 @@
+"""Scrapy settings for govwatch: every setting and its default lives here.
+
+Settings of our own (prefix = component):
+    SOURCES_FILE           sources.yaml to load (env GOVWATCH_SOURCES)
+    VERSIONS_DB_PATH       SQLite database (env GOVWATCH_DB)
+    VERSIONS_RUN_ID        an existing run row to fill (set by `govwatch crawl`), else a new one
+    VERSIONS_RUN_TRIGGER   manual | scheduled, for a new run row
+    VERSIONS_PROGRESS_INTERVAL  seconds between progress updates of the run row
+    EXTRACT_WORKERS        extraction processes beside the crawl (0 = extract in the crawl process)
+    EXTRACT_MIN_CHARS      an extraction shorter than this is "empty", an error, not a version
+    LIST_MAX_PAGES         pagination limit per source unless the source sets max_pages
+"""
+
+import os
+
+BOT_NAME = "govwatch"
+SPIDER_MODULES: list[str] = []
+SPIDER_LOADER_CLASS = "crawler.loader.SourceSpiderLoader"
+
+SOURCES_FILE = os.environ.get("GOVWATCH_SOURCES", "sources.yaml")
+VERSIONS_DB_PATH = os.environ.get("GOVWATCH_DB", "data/govwatch.db")
+VERSIONS_RUN_ID = None
+VERSIONS_RUN_TRIGGER = "manual"
+VERSIONS_PROGRESS_INTERVAL = 2.0
+EXTRACT_WORKERS = 1
+EXTRACT_MIN_CHARS = 20
+LIST_MAX_PAGES = 50
+
+# Politeness: identify ourselves, obey robots.txt, adapt to the server's pace.
+USER_AGENT = "govwatch/0.1 (+https://github.com/govwatch/govwatch; change monitor for public pages)"
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.5
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+REDIRECT_MAX_TIMES = 10
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 300,
+    "pipelines.version.VersionPipeline": 800,
+}
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"

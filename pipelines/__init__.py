@@ -1,0 +1,1 @@
+"""Item pipelines: extraction (trafilatura + Chinese rules), then the version store."""

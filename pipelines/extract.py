@@ -1,0 +1,228 @@
+"""Extraction: decoded HTML -> clean text, title, publication date and metadata.
+
+trafilatura finds the main text; Chinese rules (pipelines.cleanup, pipelines.metadata) remove
+furniture it leaves and find dates and issuers it misses. The HTML handed over is already
+decoded text (Scrapy decodes, w3lib maps GB2312/GBK to GB18030): trafilatura never guesses a
+charset.
+
+Extraction is CPU-heavy, so ExtractPipeline runs it in EXTRACT_WORKERS processes beside the
+crawl (0: in the crawl's own process). An extraction shorter than EXTRACT_MIN_CHARS is "nothing
+usable": the item is dropped with ``DropItem`` and counted as ``extract/empty``, never stored as
+a version.
+
+Settings: EXTRACT_WORKERS, EXTRACT_MIN_CHARS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import DropItem
+
+from crawler.items import DocumentItem
+from pipelines.cleanup import clean_lines
+from pipelines.metadata import (
+    clean_title,
+    date_from_meta_line,
+    date_from_opening,
+    date_from_title,
+    issuer_from_page,
+)
+from pipelines.normalize import normalize
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+HEAD_TEXT_CHARS = 4000  # how much of the page's visible text to search for meta lines
+
+
+@dataclass
+class Extracted:
+    text: str
+    norm_text: str
+    title: str | None
+    published: str | None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _restrict(tree: Any, content: tuple[str, str]) -> Any:
+    """A copy of the page whose body holds only the nodes ``content`` selects."""
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    kind, expr = content
+    body = tree.find("body")
+    if body is None:
+        return None
+    if kind == "css":
+        from cssselect import GenericTranslator
+
+        expr = GenericTranslator().css_to_xpath(expr)
+    nodes = [n for n in tree.xpath(expr) if hasattr(n, "tag")]
+    if not nodes:
+        return None
+    new = lxml_html.Element("html")
+    head = tree.find("head")
+    if head is not None:
+        new.append(head)
+    new_body = etree.SubElement(new, "body")
+    for node in nodes:
+        new_body.append(node)
+    return new
+
+
+def extract(
+    html: str,
+    url: str | None = None,
+    *,
+    content: tuple[str, str] | None = None,
+    ignore: tuple[str, ...] = (),
+    min_chars: int = 20,
+) -> Extracted | None:
+    """Extract one page; ``None`` when nothing usable is found."""
+    import trafilatura
+    from lxml import html as lxml_html
+
+    if not html or not html.strip():
+        return None
+    try:
+        tree = lxml_html.document_fromstring(html)
+    except (ValueError, lxml_html.etree.ParserError):
+        return None
+    body = tree.find("body")
+    page_text = _visible_text(body)[:HEAD_TEXT_CHARS] if body is not None else ""
+    target = _restrict(tree, content) if content else None
+    doc = trafilatura.bare_extraction(
+        lxml_html.tostring(target, encoding="unicode") if target is not None else tree,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        deduplicate=False,
+        date_extraction_params={"extensive_search": False, "original_date": True},
+    )
+    text = clean_lines(doc.text or "") if doc is not None else ""
+    if len(text) < min_chars:
+        return None
+    raw_title = getattr(doc, "title", None)
+    if target is not None or not raw_title:
+        raw_title = raw_title or _page_title(tree)
+    title, tag = clean_title(raw_title, getattr(doc, "sitename", None))
+    published = (
+        date_from_meta_line(page_text)
+        or getattr(doc, "date", None)
+        or date_from_title(raw_title)
+        or date_from_opening(text)
+    )
+    meta = {
+        "issuer": issuer_from_page(page_text),
+        "sitename": getattr(doc, "sitename", None),
+        "title_tag": tag,
+    }
+    return Extracted(
+        text=text,
+        norm_text=normalize(text, ignore),
+        title=title,
+        published=published,
+        meta={k: v for k, v in meta.items() if v},
+    )
+
+
+def _visible_text(body: Any) -> str:
+    """The body's text with element boundaries kept as line breaks (meta lines stay apart)."""
+    parts = (t.strip() for t in body.itertext(with_tail=True) if t and t.strip())
+    return "\n".join(parts)
+
+
+def _page_title(tree: Any) -> str | None:
+    for expr in ("//h1", "//title"):
+        nodes = tree.xpath(expr)
+        if nodes and nodes[0].text_content().strip():
+            return nodes[0].text_content().strip()
+    return None
+
+
+def _warm_up() -> None:
+    import trafilatura  # noqa: F401  (import once per worker, not per page)
+
+
+class ExtractPipeline:
+    """Fills a DocumentItem's text, title, published and meta; drops empty extractions."""
+
+    def __init__(self, crawler: Crawler, workers: int, min_chars: int) -> None:
+        self.crawler = crawler
+        self.workers = workers
+        self.min_chars = min_chars
+        self.pool: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        s = crawler.settings
+        return cls(crawler, s.getint("EXTRACT_WORKERS"), s.getint("EXTRACT_MIN_CHARS"))
+
+    def open_spider(self, spider: Any = None) -> None:
+        if self.workers > 0:
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_warm_up,
+            )
+
+    def close_spider(self, spider: Any = None) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    async def process_item(self, item: Any, spider: Any = None) -> Any:
+        if not isinstance(item, DocumentItem):
+            return item
+        source = self.crawler.spider.source
+        content = None
+        if source.content is not None:
+            sel = source.content
+            content = ("css", sel.css) if sel.css else ("xpath", sel.xpath)
+        kwargs = {"content": content, "ignore": source.ignore, "min_chars": self.min_chars}
+        result = await self._run(item, kwargs)
+        item.html = ""  # the decoded page is not needed past this point
+        if result is None:
+            self.crawler.stats.inc_value("extract/empty")
+            raise DropItem(f"empty extraction: {item.url}")
+        item.text, item.norm_text = result.text, result.norm_text
+        item.title, item.published = result.title, result.published
+        item.meta = {**result.meta, "encoding": item.encoding}
+        return item
+
+    async def _run(self, item: DocumentItem, kwargs: dict[str, Any]) -> Extracted | None:
+        try:
+            if self.pool is None:
+                return extract(item.html, item.url, **kwargs)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                self.pool, _extract_call, item.html, item.url, kwargs
+            )
+        except BrokenProcessPool:
+            logger.error("Extraction worker died on %(url)s; restarting the pool",
+                         {"url": item.url})
+            self.close_spider()
+            self.open_spider()
+            raise DropItem(f"extraction worker died: {item.url}") from None
+        except Exception as exc:  # a page that breaks the extractor is an error, not a crash
+            logger.exception("Extraction failed on %(url)s", {"url": item.url})
+            self.crawler.stats.inc_value("extract/failed")
+            raise DropItem(f"extraction failed: {item.url}: {exc!r}") from None
+
+
+def _extract_call(html: str, url: str, kwargs: dict[str, Any]) -> Extracted | None:
+    return extract(html, url, **kwargs)

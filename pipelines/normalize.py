@@ -1,0 +1,54 @@
+"""The form of a text that change detection compares.
+
+The stored version keeps the text as published; comparison uses ``normalize(text)``: Unicode
+NFKC (full-width and half-width forms fold together), volatile fragments removed (visit and read
+counters, "today is ..." clocks), per-source ``ignore`` patterns removed, and whitespace folded
+(none kept between Chinese characters, runs elsewhere become one space).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from functools import lru_cache, partial
+
+# Counters and clocks that change on every load without the document changing.
+VOLATILE_PATTERNS = (
+    # 访问量: 1234 / 浏览次数：56次 / 点击数 78 / 阅读 910
+    r"(?:访问量|访问次数|浏览量|浏览次数|浏览|点击数|点击量|点击率|点击|阅读量|阅读数|阅读次数|阅读"
+    r"|人气|views?|hits?)\s*[:：]?\s*[\[\(（]?\s*\d[\d,]*\s*[\]\)）]?\s*次?",
+    r"(?:今天是|今日|当前时间|现在时间|北京时间)\s*[:：]?\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+    r"(?:\s*(?:星期|周)[一二三四五六日天])?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?",
+    r"\d{4}-\d{1,2}-\d{1,2}\s*(?:星期|周)[一二三四五六日天](?:\s*\d{1,2}:\d{2}(?::\d{2})?)?",
+)
+
+_CJK = r"\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
+_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+_SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=256)
+def _compile(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+def fold_whitespace(text: str) -> str:
+    text = _SPACE_BETWEEN_CJK.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def normalize(text: str, ignore: Iterable[str] = ()) -> str:
+    """The comparison form of ``text``; see the module docstring."""
+    text = unicodedata.normalize("NFKC", text)
+    for pattern in (_compile(VOLATILE_PATTERNS), _compile(tuple(ignore))):
+        if pattern is not None:
+            text = pattern.sub(" ", text)
+    return fold_whitespace(text)
+
+
+def normalizer(ignore: Iterable[str] = ()) -> Callable[[str], str]:
+    """``normalize`` bound to a source's ignore patterns, e.g. as a diff's sentence key."""
+    return partial(normalize, ignore=tuple(ignore))

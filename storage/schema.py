@@ -1,0 +1,164 @@
+"""Schema of the govwatch database, as an ordered list of named migrations.
+
+``ensure_schema(db)`` applies the migrations a database has not seen yet, each in its own
+transaction, and records them in the ``_migrations`` table, like sqlite-utils' migrations. New
+columns or tables are added by appending a migration, never by editing an applied one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlite_utils import Database
+
+MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = []
+
+
+def migration(func: Callable[[Database], None]) -> Callable[[Database], None]:
+    MIGRATIONS.append((func.__name__, func))
+    return func
+
+
+@migration
+def m001_initial(db: Database) -> None:
+    db["sources"].create(
+        {
+            "name": str,
+            "title": str,
+            "region": str,
+            "category": str,
+            "updated_at": str,
+        },
+        pk="name",
+        if_not_exists=True,
+    )
+    db["documents"].create(
+        {
+            "id": int,
+            "url": str,
+            "source": str,
+            "first_seen": str,
+            "last_seen": str,
+            "last_checked": str,
+            "latest_version_id": int,
+            "status": str,  # active | removed
+            "etag": str,
+            "last_modified": str,
+            "body_hash": str,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db["documents"].create_index(["url"], unique=True, if_not_exists=True)
+    db["documents"].create_index(["source"], if_not_exists=True)
+    db["versions"].create(
+        {
+            "id": int,
+            "document_id": int,
+            "fetched_at": str,
+            "run_id": int,
+            "title": str,
+            "published": str,
+            "text": str,
+            "text_hash": str,
+            "norm_text": str,
+            "norm_hash": str,
+            "meta": str,  # JSON: issuing body, encoding, ... (what extraction found)
+        },
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id")],
+        if_not_exists=True,
+    )
+    db["versions"].create_index(["document_id", "norm_hash"], if_not_exists=True)
+    db["runs"].create(
+        {
+            "id": int,
+            "source": str,
+            "trigger": str,  # manual | scheduled
+            "started_at": str,
+            "finished_at": str,
+            "outcome": str,  # running | ok | failed | timed_out | interrupted
+            "pages": int,
+            "not_modified": int,
+            "new": int,
+            "changed": int,
+            "unchanged": int,
+            "errors": int,
+            "pid": int,
+            "log_path": str,
+            "finish_reason": str,
+        },
+        pk="id",
+        defaults={
+            "pages": 0,
+            "not_modified": 0,
+            "new": 0,
+            "changed": 0,
+            "unchanged": 0,
+            "errors": 0,
+        },
+        if_not_exists=True,
+    )
+    db["runs"].create_index(["source", "started_at"], if_not_exists=True)
+    db["changes"].create(
+        {
+            "id": int,
+            "document_id": int,
+            "kind": str,  # new | changed
+            "version_id": int,
+            "previous_version_id": int,
+            "run_id": int,
+            "detected_at": str,
+            "added": int,
+            "removed": int,
+            "modified": int,
+            "summary": str,
+            "diff": str,  # JSON list of sentence operations, see storage.diff
+            "reviewed_at": str,
+        },
+        pk="id",
+        foreign_keys=[
+            ("document_id", "documents", "id"),
+            ("version_id", "versions", "id"),
+        ],
+        if_not_exists=True,
+    )
+    db["changes"].create_index(["detected_at"], if_not_exists=True)
+    db["changes"].create_index(["document_id"], if_not_exists=True)
+    db["errors"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "source": str,
+            "url": str,
+            "kind": str,  # http | network | robots | extract | not_html | too_large | ...
+            "message": str,
+            "at": str,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db["errors"].create_index(["run_id"], if_not_exists=True)
+
+
+def ensure_schema(db: Database) -> None:
+    """Bring ``db`` up to the newest schema; a no-op when it is there already."""
+    db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
+    applied = {row["name"] for row in db["_migrations"].rows}
+    for name, func in MIGRATIONS:
+        if name in applied:
+            continue
+        with db.conn:
+            func(db)
+            db["_migrations"].insert(
+                {"name": name, "applied_at": _now()}, pk="name", replace=True
+            )
+
+
+def _now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
