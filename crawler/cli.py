@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +43,20 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", envvar="GOVWATCH_DB", default="data/govwatch.db", show_default=True,
-              help="SQLite database (env GOVWATCH_DB).")
-@click.option("--sources", envvar="GOVWATCH_SOURCES", default="sources.yaml", show_default=True,
-              help="Source registry (env GOVWATCH_SOURCES).")
+@click.option(
+    "--db",
+    envvar="GOVWATCH_DB",
+    default="data/govwatch.db",
+    show_default=True,
+    help="SQLite database (env GOVWATCH_DB).",
+)
+@click.option(
+    "--sources",
+    envvar="GOVWATCH_SOURCES",
+    default="sources.yaml",
+    show_default=True,
+    help="Source registry (env GOVWATCH_SOURCES).",
+)
 @click.version_option(package_name="govwatch")
 @click.pass_context
 def main(ctx: click.Context, db: str, sources: str) -> None:
@@ -66,30 +76,44 @@ def parse_since(value: str | None) -> str | None:
     m = SINCE_RE.match(value.strip())
     if m:
         unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m.group(2)]
-        when = datetime.now(timezone.utc) - timedelta(**{unit: int(m.group(1))})
+        when = datetime.now(UTC) - timedelta(**{unit: int(m.group(1))})
     else:
         try:
             when = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise click.BadParameter(f"{value!r}: use 7d, 12h or a date like 2026-01-31",
-                                     param_hint="--since") from None
+            raise click.BadParameter(
+                f"{value!r}: use 7d, 12h or a date like 2026-01-31", param_hint="--since"
+            ) from None
         if when.tzinfo is None:
             when = when.astimezone()  # a bare date is the local date
-    return when.astimezone(timezone.utc).isoformat(timespec="seconds")
+    return when.astimezone(UTC).isoformat(timespec="seconds")
 
 
 # -- crawling ----------------------------------------------------------------------------------
+
 
 @main.command()
 @click.argument("names", nargs=-1, metavar="[SOURCE]...")
 @click.option("--jobs", "-j", default=2, show_default=True, help="Crawls at once.")
 @click.option("--timeout", type=float, default=None, help="Stop a crawl after this many seconds.")
-@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
-              help="Scrapy setting for these crawls (repeatable).")
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Scrapy setting for these crawls (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run rows as JSON Lines.")
 @pass_ctx
-def crawl(obj: Context, names: tuple[str, ...], jobs: int, timeout: float | None,
-          overrides: tuple[str, ...], as_json: bool) -> None:
+def crawl(
+    obj: Context,
+    names: tuple[str, ...],
+    jobs: int,
+    timeout: float | None,
+    overrides: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Crawl SOURCEs now (all enabled sources when none is named)."""
     from crawler.runner import run_crawls
 
@@ -97,15 +121,23 @@ def crawl(obj: Context, names: tuple[str, ...], jobs: int, timeout: float | None
     unknown = [n for n in names if n not in sources]
     if unknown:
         raise click.ClickException(
-            f"unknown source(s): {', '.join(unknown)} (known: {', '.join(sorted(sources))})")
+            f"unknown source(s): {', '.join(unknown)} (known: {', '.join(sorted(sources))})"
+        )
     chosen = list(names) or [n for n, s in sources.items() if s.enabled]
     settings = dict(o.split("=", 1) for o in overrides if "=" in o)
     store = obj.store()
     store.sync_sources(s.as_row() for s in sources.values())
     store.close()
     progress = _Progress(len(chosen), quiet=as_json)
-    rows = run_crawls(chosen, db_path=obj.db_path, sources_path=obj.sources_path, jobs=jobs,
-                      settings=settings, timeout=timeout, on_progress=progress)
+    rows = run_crawls(
+        chosen,
+        db_path=obj.db_path,
+        sources_path=obj.sources_path,
+        jobs=jobs,
+        settings=settings,
+        timeout=timeout,
+        on_progress=progress,
+    )
     progress.finish(rows)
     if as_json:
         jsonl(rows)
@@ -131,9 +163,12 @@ class _Progress:
                 click.echo(f"[{len(self.reported)}/{self.total}] {_run_line(r)}", err=True)
         if self.tty:
             t = _totals(rows)
-            click.echo(f"\rcrawling: {len(finished)}/{self.total} sources done, {t['pages']} pages,"
-                       f" {t['new']} new, {t['changed']} changed, {t['errors']} errors ",
-                       err=True, nl=False)
+            click.echo(
+                f"\rcrawling: {len(finished)}/{self.total} sources done, {t['pages']} pages,"
+                f" {t['new']} new, {t['changed']} changed, {t['errors']} errors ",
+                err=True,
+                nl=False,
+            )
 
     def finish(self, rows: list[dict[str, Any]]) -> None:
         if self.quiet:
@@ -143,8 +178,10 @@ class _Progress:
             for r in rows:
                 click.echo(f"  {_run_line(r)}", err=True)
         t = _totals(rows)
-        click.echo(f"Summary: {len(rows)} sources, {t['pages']} pages, {t['new']} new, "
-                   f"{t['changed']} changed, {t['errors']} errors")
+        click.echo(
+            f"Summary: {len(rows)} sources, {t['pages']} pages, {t['new']} new, "
+            f"{t['changed']} changed, {t['errors']} errors"
+        )
 
 
 def _totals(rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -153,14 +190,29 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def _run_line(r: dict[str, Any]) -> str:
-    return (f"{r['source']}: {r['outcome']}, {r['pages']} pages, {r['new']} new, "
-            f"{r['changed']} changed, {r['errors']} errors (run {r['id']}, log {r['log_path']})")
+    return (
+        f"{r['source']}: {r['outcome']}, {r['pages']} pages, {r['new']} new, "
+        f"{r['changed']} changed, {r['errors']} errors (run {r['id']}, log {r['log_path']})"
+    )
 
 
 # -- reviewing ---------------------------------------------------------------------------------
 
-CHANGE_FIELDS = ("id", "kind", "url", "source", "title", "published", "detected_at", "added",
-                 "removed", "modified", "summary", "reviewed_at", "run_id")
+CHANGE_FIELDS = (
+    "id",
+    "kind",
+    "url",
+    "source",
+    "title",
+    "published",
+    "detected_at",
+    "added",
+    "removed",
+    "modified",
+    "summary",
+    "reviewed_at",
+    "run_id",
+)
 
 
 @main.command()
@@ -171,12 +223,20 @@ CHANGE_FIELDS = ("id", "kind", "url", "source", "title", "published", "detected_
 @click.option("--limit", type=int, default=None, help="At most this many.")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines.")
 @pass_ctx
-def changes(obj: Context, since: str | None, source: str | None, kind: str | None,
-            unreviewed: bool, limit: int | None, as_json: bool) -> None:
+def changes(
+    obj: Context,
+    since: str | None,
+    source: str | None,
+    kind: str | None,
+    unreviewed: bool,
+    limit: int | None,
+    as_json: bool,
+) -> None:
     """The change log, newest first."""
     with obj.store() as store:
-        rows = store.changes(since=parse_since(since), source=source, kind=kind,
-                             unreviewed=unreviewed, limit=limit)
+        rows = store.changes(
+            since=parse_since(since), source=source, kind=kind, unreviewed=unreviewed, limit=limit
+        )
     if as_json:
         jsonl([{k: r[k] for k in CHANGE_FIELDS} for r in rows])
         return
@@ -184,8 +244,10 @@ def changes(obj: Context, since: str | None, source: str | None, kind: str | Non
         click.echo("No changes.")
     for r in rows:
         mark = " " if r["reviewed_at"] else "*"
-        click.echo(f"{mark}#{r['id']:<5} {r['kind']:<8} {r['detected_at'][:16]}  {r['source']}  "
-                   f"{r['title'] or r['url']}")
+        click.echo(
+            f"{mark}#{r['id']:<5} {r['kind']:<8} {r['detected_at'][:16]}  {r['source']}  "
+            f"{r['title'] or r['url']}"
+        )
         if r["kind"] == "changed":
             click.echo(f"         {r['summary']}")
 
@@ -223,9 +285,9 @@ def format_change(c: dict[str, Any]) -> str:
             lines.append(click.style("- ", fg="red") + _marked(old, new, "-"))
             lines.append(click.style("+ ", fg="green") + _marked(old, new, "+"))
             lines.append(click.style("~ " + render_inline(old, new), dim=True))
-        for old in op["old"][len(pairs):]:
+        for old in op["old"][len(pairs) :]:
             lines.append(click.style(f"- {old}", fg="red"))
-        for new in op["new"][len(pairs):]:
+        for new in op["new"][len(pairs) :]:
             lines.append(click.style(f"+ {new}", fg="green"))
     return "\n".join(lines)
 
@@ -272,12 +334,21 @@ def history(obj: Context, url: str, as_json: bool) -> None:
             except UnknownDocument:
                 raise click.ClickException(f"no document with url {url}") from None
     if as_json:
-        jsonl([{k: v[k] for k in ("id", "fetched_at", "title", "published", "text", "meta",
-                                   "run_id")} for v in versions])
+        jsonl(
+            [
+                {
+                    k: v[k]
+                    for k in ("id", "fetched_at", "title", "published", "text", "meta", "run_id")
+                }
+                for v in versions
+            ]
+        )
         return
     for v in versions:
-        click.echo(f"v{v['id']}  {v['fetched_at']}  {v['title']}  published {v['published']}  "
-                   f"{len(v['text'])} chars")
+        click.echo(
+            f"v{v['id']}  {v['fetched_at']}  {v['title']}  published {v['published']}  "
+            f"{len(v['text'])} chars"
+        )
 
 
 @main.command()
@@ -305,6 +376,7 @@ def extract(inputs: tuple[str, ...], as_json: bool) -> None:
 
 # -- sources, runs, demo -----------------------------------------------------------------------
 
+
 @main.command("sources")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines.")
 @pass_ctx
@@ -316,19 +388,41 @@ def list_sources(obj: Context, as_json: bool) -> None:
         for name in sources:
             runs = store.runs(name, limit=1)
             last[name] = runs[0] if runs else None
-    rows = [{**s.as_row(), "schedule": s.schedule, "enabled": s.enabled,
-             "last_run": last[n] and last[n]["started_at"],
-             "last_outcome": last[n] and last[n]["outcome"]} for n, s in sources.items()]
+    rows = [
+        {
+            **s.as_row(),
+            "schedule": s.schedule,
+            "enabled": s.enabled,
+            "last_run": last[n] and last[n]["started_at"],
+            "last_outcome": last[n] and last[n]["outcome"],
+        }
+        for n, s in sources.items()
+    ]
     if as_json:
         jsonl(rows)
         return
     for r in rows:
-        click.echo(f"{r['name']:<24} {r['category']:<16} {r['region']:<8} {r['title']}  "
-                   f"last: {r['last_run'] or 'never'} {r['last_outcome'] or ''}")
+        click.echo(
+            f"{r['name']:<24} {r['category']:<16} {r['region']:<8} {r['title']}  "
+            f"last: {r['last_run'] or 'never'} {r['last_outcome'] or ''}"
+        )
 
 
-RUN_FIELDS = ("id", "source", "trigger", "started_at", "finished_at", "outcome", "pages",
-              "not_modified", "new", "changed", "unchanged", "errors", "log_path")
+RUN_FIELDS = (
+    "id",
+    "source",
+    "trigger",
+    "started_at",
+    "finished_at",
+    "outcome",
+    "pages",
+    "not_modified",
+    "new",
+    "changed",
+    "unchanged",
+    "errors",
+    "log_path",
+)
 
 
 @main.command()
@@ -363,8 +457,12 @@ def demo(obj: Context) -> None:
 @main.command("sample-site")
 @click.option("--port", default=8765, show_default=True)
 @click.option("--generated", default=0, help="Also serve this many generated documents.")
-@click.option("--write-sources", type=click.Path(dir_okay=False), default=None,
-              help="Write a sources file for the site here.")
+@click.option(
+    "--write-sources",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write a sources file for the site here.",
+)
 def sample_site(port: int, generated: int, write_sources: str | None) -> None:
     """Serve the embedded sample site on 127.0.0.1 until interrupted."""
     import time

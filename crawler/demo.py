@@ -16,9 +16,16 @@ from crawler.samplesite import SampleSite
 from storage import VersionStore
 
 EDITS = [
-    ("/wujiang/art/2019/1/30/art_8_1.html", "预计实现地区生产总值1930亿元", "预计实现地区生产总值1931亿元"),
-    ("/invest/news/1001.html", "标志着苏港合作进入更紧密的新阶段。",
-     "标志着苏港合作进入更紧密的新阶段。首批23家会员企业在成立大会上现场签约。"),
+    (
+        "/wujiang/art/2019/1/30/art_8_1.html",
+        "预计实现地区生产总值1930亿元",
+        "预计实现地区生产总值1931亿元",
+    ),
+    (
+        "/invest/news/1001.html",
+        "标志着苏港合作进入更紧密的新阶段。",
+        "标志着苏港合作进入更紧密的新阶段。首批23家会员企业在成立大会上现场签约。",
+    ),
 ]
 # Local site: no need to wait between requests.
 FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
@@ -64,6 +71,8 @@ def _crawl(label: str, names: list[str], db_path: Path, sources_path: Path) -> l
     rows = run_crawls(names, db_path=db_path, sources_path=sources_path, settings=FAST)
     click.echo(f"\n{label}:")
     for r in rows:
-        click.echo(f"  {r['source']:<18} {r['outcome']:<6} {r['pages']:>3} pages "
-                   f"{r['new']:>3} new {r['changed']:>3} changed {r['errors']:>3} errors")
+        click.echo(
+            f"  {r['source']:<18} {r['outcome']:<6} {r['pages']:>3} pages "
+            f"{r['new']:>3} new {r['changed']:>3} changed {r['errors']:>3} errors"
+        )
     return rows

@@ -54,5 +54,11 @@ def extract_input(item: str) -> dict[str, Any]:
         return {"source": item, "error": str(exc)}
     if result is None:
         return {"source": item, "error": "no usable text extracted"}
-    return {"source": item, "title": result.title, "published": result.published,
-            "text": result.text, "encoding": encoding, **result.meta}
+    return {
+        "source": item,
+        "title": result.title,
+        "published": result.published,
+        "text": result.text,
+        "encoding": encoding,
+        **result.meta,
+    }

@@ -13,9 +13,10 @@ from crawler.sources import Source, SourceError, load_sources
 from spiders.source import SourceSpider
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy import Request
     from scrapy.settings import BaseSettings
-    from typing_extensions import Self
 
 
 def spider_class(source: Source) -> type[SourceSpider]:
@@ -56,6 +57,7 @@ class SourceSpiderLoader:
 
     def find_by_request(self, request: Request) -> list[str]:
         return [
-            name for name, src in self.sources.items()
+            name
+            for name, src in self.sources.items()
             if any(request.url.startswith(u) for u in src.start_urls)
         ]

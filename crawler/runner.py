@@ -90,16 +90,30 @@ def run_crawls(
     return rows
 
 
-def _launch(store: VersionStore, source: str, trigger: str, log_dir: Path,
-            env: dict[str, str], settings: dict[str, Any] | None) -> CrawlJob:
+def _launch(
+    store: VersionStore,
+    source: str,
+    trigger: str,
+    log_dir: Path,
+    env: dict[str, str],
+    settings: dict[str, Any] | None,
+) -> CrawlJob:
     run_id = store.start_run(source, trigger)
     log_path = log_dir / f"{source}-{run_id}.log"
     store.update_run(run_id, log_path=str(log_path))
-    cmd = crawl_command(source, {"VERSIONS_RUN_ID": run_id, "LOG_FILE": log_path,
-                                 "VERSIONS_RUN_TRIGGER": trigger, **(settings or {})})
+    cmd = crawl_command(
+        source,
+        {
+            "VERSIONS_RUN_ID": run_id,
+            "LOG_FILE": log_path,
+            "VERSIONS_RUN_TRIGGER": trigger,
+            **(settings or {}),
+        },
+    )
     with log_path.open("ab") as log:  # early errors (before logging starts) land there too
-        process = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=log)
+        process = subprocess.Popen(
+            cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log
+        )
     store.update_run(run_id, pid=process.pid)
     return CrawlJob(source, run_id, log_path, process)
 
@@ -126,8 +140,9 @@ def _reap(store: VersionStore, job: CrawlJob, timeout: float | None) -> None:
         return
     if job.process.returncode != 0:
         message = _last_line(job.log_path) or f"exit code {job.process.returncode}"
-        store.record_error(url=None, kind="crawl", message=message, run_id=job.run_id,
-                           source=job.source)
+        store.record_error(
+            url=None, kind="crawl", message=message, run_id=job.run_id, source=job.source
+        )
         store.finish_run(job.run_id, "failed", errors=store.run(job.run_id)["errors"] + 1)
     elif store.run(job.run_id)["outcome"] == "running":
         store.finish_run(job.run_id, "failed")

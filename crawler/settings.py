@@ -45,6 +45,11 @@ REDIRECT_MAX_TIMES = 10
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
+DOWNLOADER_MIDDLEWARES = {
+    # process_response runs from high to low: see a loop before RedirectMiddleware (600) follows it
+    "crawler.middlewares.RedirectLoopMiddleware": 650,
+}
+
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 300,
     "pipelines.version.VersionPipeline": 800,

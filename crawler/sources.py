@@ -78,8 +78,12 @@ class Source:
         return parse_every(every) if every is not None else None
 
     def as_row(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title, "region": self.region,
-                "category": self.category}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "region": self.region,
+            "category": self.category,
+        }
 
 
 def parse_every(value: str | int | float) -> float:
@@ -193,8 +197,9 @@ def _check_schedule(c: _Checker, value: Any) -> dict[str, Any]:
         from apscheduler.triggers.cron import CronTrigger
 
         try:
-            CronTrigger.from_crontab(str(value["cron"]), timezone=value.get("timezone",
-                                                                            "Asia/Shanghai"))
+            CronTrigger.from_crontab(
+                str(value["cron"]), timezone=value.get("timezone", "Asia/Shanghai")
+            )
         except (ValueError, LookupError) as exc:
             raise c.fail("schedule.cron", f"{value['cron']!r}: {exc}") from None
     return dict(value)
@@ -238,6 +243,7 @@ def parse_source(raw: Any, index: int = 0, path: str = "sources.yaml") -> Source
     name = c.text("name")
     if not NAME_RE.match(name):
         raise c.fail("name", f"{name!r} must be an ASCII slug: a-z, 0-9, '_' or '-'")
+    title, region = c.text("title"), c.text("region")  # checked in the documented order
     category = c.text("category")
     if not CATEGORY_RE.match(category):
         raise c.fail("category", f"{category!r} must be a slug such as {KNOWN_CATEGORIES}")
@@ -252,8 +258,8 @@ def parse_source(raw: Any, index: int = 0, path: str = "sources.yaml") -> Source
         raise c.fail("enabled", "must be true or false")
     return Source(
         name=name,
-        title=c.text("title"),
-        region=c.text("region"),
+        title=title,
+        region=region,
         category=category,
         start_urls=_check_urls(c, raw.get("start_urls")),
         links=links,

@@ -43,8 +43,10 @@ class PageAddress(Rule):
 class Disclaimer(Rule):
     """Disclaimers and copyright notices of aggregators."""
 
-    pattern = (r"^\s*(免责声明|声明[:：]|本文仅代表作者观点|版权所有|Copyright|©|"
-               r"凡注明为.{0,20}(原创|来源)|本站(所有|部分)?(内容|资料|文章))")
+    pattern = (
+        r"^\s*(免责声明|声明[:：]|本文仅代表作者观点|版权所有|Copyright|©|"
+        r"凡注明为.{0,20}(原创|来源)|本站(所有|部分)?(内容|资料|文章))"
+    )
 
 
 class PrevNext(Rule):
@@ -56,24 +58,30 @@ class PrevNext(Rule):
 class PrintClose(Rule):
     """Print, close, font-size and share links: 【打印本页】【关闭窗口】, 分享到."""
 
-    pattern = (r"^\s*[【\[]?\s*(打印本页|打印|关闭窗口|关闭|收藏本页|收藏|字号|分享到|分享|"
-               r"返回顶部|回到顶部|保存本页)\s*[】\]]?\s*([:：|]|\s|[【\[].{0,12}[】\]]|大|中|小)*$")
+    pattern = (
+        r"^\s*[【\[]?\s*(打印本页|打印|关闭窗口|关闭|收藏本页|收藏|字号|分享到|分享|"
+        r"返回顶部|回到顶部|保存本页)\s*[】\]]?\s*([:：|]|\s|[【\[].{0,12}[】\]]|大|中|小)*$"
+    )
 
 
 class CommentForm(Rule):
     """Comment forms: 留言与评论, 昵称, 验证码, 匿名发表, 发表评论."""
 
-    pattern = (r"^\s*(留言与评论|网友评论|发表评论|我要评论|评论\s*[(（]|昵称\s*[:：]|验证码\s*[:：]|"
-               r"匿名发表|登录账号|请登录|注册\s*\|)")
+    pattern = (
+        r"^\s*(留言与评论|网友评论|发表评论|我要评论|评论\s*[(（]|昵称\s*[:：]|验证码\s*[:：]|"
+        r"匿名发表|登录账号|请登录|注册\s*\|)"
+    )
 
 
 class Paywall(Rule):
     """Paywall, download and customer-service notices of document-sharing sites."""
 
-    pattern = (r"^\s*(\d[、.．]\s*)?(.{0,12}(付费下载|VIP|会员(中心|专享|免费)|下载券|积分下载)|"
-               r"当您付费下载|本站所有内容均由|如文档内容存在违规|如遇任何问题|任何问题请联系|"
-               r"(联系)?客服(微信|QQ|电话)?\s*[:：]|确认删除|我的下载|搜索资料|添加.{0,10}到电脑桌面|"
-               r"电脑桌面$|安装后可以在桌面|(联系客服|在线客服|会员中心)\s*$)")
+    pattern = (
+        r"^\s*(\d[、.．]\s*)?(.{0,12}(付费下载|VIP|会员(中心|专享|免费)|下载券|积分下载)|"
+        r"当您付费下载|本站所有内容均由|如文档内容存在违规|如遇任何问题|任何问题请联系|"
+        r"(联系)?客服(微信|QQ|电话)?\s*[:：]|确认删除|我的下载|搜索资料|添加.{0,10}到电脑桌面|"
+        r"电脑桌面$|安装后可以在桌面|(联系客服|在线客服|会员中心)\s*$)"
+    )
 
 
 class EmptyHeading(Rule):
@@ -85,22 +93,27 @@ class EmptyHeading(Rule):
 class Contribute(Rule):
     """Portal footers: 点我投稿, 联系我们, 企业入驻, 网站地图, 关于我们."""
 
-    pattern = (r"^\s*[-•·]?\s*(有想补充的信息.{0,10}投稿|点我投稿|我要投稿|联系我们|企业入驻|网站地图|"
-               r"关于我们|网站声明|导航菜单|当前位置\s*[:：])")
+    pattern = (
+        r"^\s*[-•·]?\s*(有想补充的信息.{0,10}投稿|点我投稿|我要投稿|联系我们|企业入驻|网站地图|"
+        r"关于我们|网站声明|导航菜单|当前位置\s*[:：])"
+    )
 
 
 class MetaLine(Rule):
     """Meta lines (时间/来源/作者/访问量) that describe the page, not its text."""
 
-    pattern = (r"^\s*((发布)?(时间|日期)|来源|作者|文章来源|信息来源|发布机构|访问量|浏览次数|点击数|"
-               r"字体|责任编辑)\s*[:：]\s*[^。！？]{0,40}((来源|作者|访问量|浏览次数|点击数|字体)"
-               r"\s*[:：]\s*[^。！？]{0,30})*$")
+    pattern = (
+        r"^\s*((发布)?(时间|日期)|来源|作者|文章来源|信息来源|发布机构|访问量|浏览次数|点击数|"
+        r"字体|责任编辑)\s*[:：]\s*[^。！？]{0,40}((来源|作者|访问量|浏览次数|点击数|字体)"
+        r"\s*[:：]\s*[^。！？]{0,30})*$"
+    )
 
 
 def clean_lines(text: str) -> str:
     """``text`` without furniture lines; blank-line runs folded."""
-    kept = [line for line in text.splitlines()
-            if not any(rule.matches(line) for rule in Rule.registry)]
+    kept = [
+        line for line in text.splitlines() if not any(rule.matches(line) for rule in Rule.registry)
+    ]
     out: list[str] = []
     for line in kept:
         if line.strip() or (out and out[-1].strip()):

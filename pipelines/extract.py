@@ -37,8 +37,9 @@ from pipelines.metadata import (
 from pipelines.normalize import normalize
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -209,12 +210,11 @@ class ExtractPipeline:
             if self.pool is None:
                 return extract(item.html, item.url, **kwargs)
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(
-                self.pool, _extract_call, item.html, item.url, kwargs
-            )
+            return await loop.run_in_executor(self.pool, _extract_call, item.html, item.url, kwargs)
         except BrokenProcessPool:
-            logger.error("Extraction worker died on %(url)s; restarting the pool",
-                         {"url": item.url})
+            logger.error(
+                "Extraction worker died on %(url)s; restarting the pool", {"url": item.url}
+            )
             self.close_spider()
             self.open_spider()
             raise DropItem(f"extraction worker died: {item.url}") from None

@@ -17,8 +17,11 @@ META_DATE = re.compile(
 )
 TITLE_DATE = re.compile(r"[(（]\s*" + _DATE + r"\s*[)）]|[(（]((?:19|20)\d{2})(\d{2})(\d{2})[)）]")
 OPENING_DATE = re.compile(r"^\W{0,6}" + _DATE + r"\s*(?:在|于)")
-ISSUER = re.compile(r"(?:来源|发布机构|信息来源|文章来源)\s*[:：]\s*([^\s:：|]{2,30}?)"
-                    r"(?=\s|访问量|浏览|点击|作者|$)", re.M)
+ISSUER = re.compile(
+    r"(?:来源|发布机构|信息来源|文章来源)\s*[:：]\s*([^\s:：|]{2,30}?)"
+    r"(?=\s|访问量|浏览|点击|作者|$)",
+    re.M,
+)
 COMMERCE_TAG = re.compile(r"\s*(VIP免费|VIP专享|免费下载|付费下载|精品文档|原创)\s*$")
 TITLE_TAG = re.compile(r"^\s*【([^】]{1,20})】\s*")
 SITE_SUFFIX = re.compile(r"\s*(?:[_|｜]|\s[-–—]\s)\s*[^_|｜]{2,40}$")
@@ -73,5 +76,5 @@ def clean_title(title: str | None, sitename: str | None = None) -> tuple[str | N
     tag = None
     m = TITLE_TAG.match(title)
     if m and len(title) > m.end() + 2:
-        tag, title = m.group(1), title[m.end():]
+        tag, title = m.group(1), title[m.end() :]
     return title, tag

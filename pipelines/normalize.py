@@ -42,8 +42,11 @@ def fold_whitespace(text: str) -> str:
 
 def normalize(text: str, ignore: Iterable[str] = ()) -> str:
     """The comparison form of ``text``; see the module docstring."""
+    user = _compile(tuple(ignore))
+    if user is not None:  # as the user wrote it, against the page as published ...
+        text = user.sub(" ", text)
     text = unicodedata.normalize("NFKC", text)
-    for pattern in (_compile(VOLATILE_PATTERNS), _compile(tuple(ignore))):
+    for pattern in (_compile(VOLATILE_PATTERNS), user):  # ... and against the folded form
         if pattern is not None:
             text = pattern.sub(" ", text)
     return fold_whitespace(text)

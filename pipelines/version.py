@@ -21,8 +21,9 @@ from pipelines.normalize import normalizer
 from storage import VersionStore
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +58,14 @@ class VersionPipeline:
             self.run_id = int(run_id)
         else:
             self.run_id = self.store.start_run(
-                self.source.name, settings.get("VERSIONS_RUN_TRIGGER")
+                self.source.name,
+                settings.get("VERSIONS_RUN_TRIGGER"),
+                log_path=settings.get("LOG_FILE"),
             )
-        logger.info("Run %(run)s of %(source)s into %(db)s",
-                    {"run": self.run_id, "source": self.source.name, "db": self.path})
+        logger.info(
+            "Run %(run)s of %(source)s into %(db)s",
+            {"run": self.run_id, "source": self.source.name, "db": self.path},
+        )
         interval = settings.getfloat("VERSIONS_PROGRESS_INTERVAL")
         if interval > 0:
             self._progress = task.LoopingCall(self._report_progress)
@@ -72,8 +77,9 @@ class VersionPipeline:
         reason = self.crawler.stats.get_value("finish_reason") or "finished"
         if self.store is None:
             return
-        self.store.finish_run(self.run_id, OUTCOMES.get(reason, "failed"),
-                              finish_reason=reason, **self._run_counts())
+        self.store.finish_run(
+            self.run_id, OUTCOMES.get(reason, "failed"), finish_reason=reason, **self._run_counts()
+        )
         self.store.close()
 
     def _run_counts(self) -> dict[str, int]:
@@ -113,12 +119,15 @@ class VersionPipeline:
         self.counts[change.kind] += 1
         self.crawler.stats.inc_value(f"govwatch/{change.kind}")
         if change.kind != "unchanged":
-            logger.info("%(kind)s: %(url)s %(summary)s",
-                        {"kind": change.kind, "url": item.url, "summary": change.summary})
+            logger.info(
+                "%(kind)s: %(url)s %(summary)s",
+                {"kind": change.kind, "url": item.url, "summary": change.summary},
+            )
         return item
 
-    def item_dropped(self, item: Any, response: Any, exception: Exception, spider: Any = None
-                     ) -> None:
+    def item_dropped(
+        self, item: Any, response: Any, exception: Exception, spider: Any = None
+    ) -> None:
         url = getattr(item, "url", None) or getattr(response, "url", None)
         self._error(url, "extract", str(exception))
 
@@ -126,5 +135,6 @@ class VersionPipeline:
         self.counts["errors"] += 1
         self.crawler.stats.inc_value("govwatch/errors")
         if self.store is not None:
-            self.store.record_error(url=url, kind=kind, message=message, run_id=self.run_id,
-                                    source=self.source.name)
+            self.store.record_error(
+                url=url, kind=kind, message=message, run_id=self.run_id, source=self.source.name
+            )

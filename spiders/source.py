@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import scrapy
@@ -18,6 +18,7 @@ from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutErro
 from w3lib.url import canonicalize_url
 
 from crawler.items import DocumentItem, ErrorItem
+from crawler.middlewares import RedirectLoopError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -56,8 +57,9 @@ class SourceSpider(scrapy.Spider):
 
     def _list_request(self, url: str) -> scrapy.Request:
         self.list_pages += 1
-        return scrapy.Request(url, callback=self.parse_list, errback=self.on_error,
-                              meta={"page_kind": "list"})
+        return scrapy.Request(
+            url, callback=self.parse_list, errback=self.on_error, meta={"page_kind": "list"}
+        )
 
     def parse_list(self, response: scrapy.http.Response) -> Iterator[Any]:
         if not isinstance(response, TextResponse):
@@ -71,13 +73,16 @@ class SourceSpider(scrapy.Spider):
             if links.deny and re.search(links.deny, url):
                 continue
             found += 1
-            yield scrapy.Request(url, callback=self.parse_document, errback=self.on_error,
-                                 meta={"page_kind": "document", "list_url": response.url})
+            yield scrapy.Request(
+                url,
+                callback=self.parse_document,
+                errback=self.on_error,
+                meta={"page_kind": "document", "list_url": response.url},
+            )
         self.crawler.stats.inc_value("govwatch/list_pages")
         self.crawler.stats.inc_value("govwatch/links_found", found)
         if found == 0:
-            self.logger.warning("No document links on list page %(url)s",
-                                {"url": response.url})
+            self.logger.warning("No document links on list page %(url)s", {"url": response.url})
         if self.source.next_page and self.list_pages < self.max_list_pages:
             for url in self._urls(response, self.source.next_page)[:1]:
                 yield self._list_request(url)
@@ -95,15 +100,19 @@ class SourceSpider(scrapy.Spider):
     def parse_document(self, response: scrapy.http.Response) -> Iterator[Any]:
         ctype = response.headers.get(b"Content-Type") or b"text/html"
         if not isinstance(response, TextResponse) or not HTML_TYPES.match(ctype):
-            yield self._error(response.url, "not_html",
-                              f"not an HTML page ({ctype.decode('latin-1')})", response.status)
+            yield self._error(
+                response.url,
+                "not_html",
+                f"not an HTML page ({ctype.decode('latin-1')})",
+                response.status,
+            )
             return
         yield DocumentItem(
             url=canonical(response.url),
             source=self.name,
             html=response.text,
             encoding=response.encoding,
-            fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
             status=response.status,
             etag=_header(response, b"ETag"),
             last_modified=_header(response, b"Last-Modified"),
@@ -119,18 +128,23 @@ class SourceSpider(scrapy.Spider):
             kind, message = "http", f"HTTP {status}"
         elif failure.check(DNSLookupError, TimeoutError, TCPTimedOutError):
             kind, message = "network", failure.getErrorMessage() or failure.type.__name__
+        elif failure.check(RedirectLoopError):
+            kind, message = "redirect_loop", failure.getErrorMessage()
         elif failure.check(scrapy.exceptions.IgnoreRequest):
             kind, message = "ignored", failure.getErrorMessage() or "request ignored"
             if "robots" in message.lower():
                 kind = "robots"
         else:
             kind, message = "network", f"{failure.type.__name__}: {failure.getErrorMessage()}"
+            if "larger than download max size" in message:
+                kind = "too_large"
         page_kind = request.meta.get("page_kind", "document")
         yield self._error(request.url, kind, f"{page_kind} page: {message}", status)
 
     def _error(self, url: str, kind: str, message: str, status: int | None) -> ErrorItem:
-        self.logger.warning("%(kind)s error on %(url)s: %(message)s",
-                            {"kind": kind, "url": url, "message": message})
+        self.logger.warning(
+            "%(kind)s error on %(url)s: %(message)s", {"kind": kind, "url": url, "message": message}
+        )
         return ErrorItem(url=url, source=self.name, kind=kind, message=message, status=status)
 
 

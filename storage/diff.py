@@ -38,8 +38,11 @@ class Diff:
 
     def summary(self, limit: int = 60) -> str:
         parts = []
-        for count, word in ((self.modified, "modified"), (self.added, "added"),
-                            (self.removed, "removed")):
+        for count, word in (
+            (self.modified, "modified"),
+            (self.added, "added"),
+            (self.removed, "removed"),
+        ):
             if count:
                 parts.append(f"{count} {word}")
         head = ", ".join(parts) or "no sentence changed"

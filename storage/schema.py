@@ -7,6 +7,7 @@ columns or tables are added by appending a migration, never by editing an applie
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -153,12 +154,10 @@ def ensure_schema(db: Database) -> None:
             continue
         with db.conn:
             func(db)
-            db["_migrations"].insert(
-                {"name": name, "applied_at": _now()}, pk="name", replace=True
-            )
+            db["_migrations"].insert({"name": name, "applied_at": _now()}, pk="name", replace=True)
 
 
 def _now() -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

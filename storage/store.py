@@ -16,7 +16,7 @@ import json
 import os
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +56,7 @@ class Change:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def text_hash(text: str) -> str:
@@ -175,9 +175,7 @@ class VersionStore:
 
     def runs(self, source: str | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
         where, args = ("source = ?", [source]) if source else (None, None)
-        return list(
-            self.db["runs"].rows_where(where, args, order_by="id desc", limit=limit)
-        )
+        return list(self.db["runs"].rows_where(where, args, order_by="id desc", limit=limit))
 
     def reap_stale_runs(self) -> int:
         """Mark runs left 'running' by a process that no longer exists as interrupted."""
@@ -245,17 +243,21 @@ class VersionStore:
             doc = self.document(url)
             http_state = {"etag": etag, "last_modified": last_modified, "body_hash": body_hash}
             if doc is None:
-                doc_id = db["documents"].insert(
-                    {
-                        "url": url,
-                        "source": source,
-                        "first_seen": fetched_at,
-                        "last_seen": fetched_at,
-                        "last_checked": fetched_at,
-                        "status": "active",
-                        **http_state,
-                    }
-                ).last_pk
+                doc_id = (
+                    db["documents"]
+                    .insert(
+                        {
+                            "url": url,
+                            "source": source,
+                            "first_seen": fetched_at,
+                            "last_seen": fetched_at,
+                            "last_checked": fetched_at,
+                            "status": "active",
+                            **http_state,
+                        }
+                    )
+                    .last_pk
+                )
                 previous = None
             else:
                 doc_id = doc["id"]
@@ -266,23 +268,28 @@ class VersionStore:
                 )
             if previous is not None and previous["norm_hash"] == norm_hash:
                 return Change("unchanged", doc_id, previous["id"])
-            version_id = db["versions"].insert(
-                {
-                    "document_id": doc_id,
-                    "fetched_at": fetched_at,
-                    "run_id": run_id,
-                    "title": title,
-                    "published": published,
-                    "text": text,
-                    "text_hash": text_hash(text),
-                    "norm_text": norm_text,
-                    "norm_hash": norm_hash,
-                    "meta": json.dumps(meta or {}, ensure_ascii=False),
-                }
-            ).last_pk
+            version_id = (
+                db["versions"]
+                .insert(
+                    {
+                        "document_id": doc_id,
+                        "fetched_at": fetched_at,
+                        "run_id": run_id,
+                        "title": title,
+                        "published": published,
+                        "text": text,
+                        "text_hash": text_hash(text),
+                        "norm_text": norm_text,
+                        "norm_hash": norm_hash,
+                        "meta": json.dumps(meta or {}, ensure_ascii=False),
+                    }
+                )
+                .last_pk
+            )
             db["documents"].update(doc_id, {"latest_version_id": version_id})
-            change = self._log_change(db, doc_id, version_id, previous, text, title, run_id,
-                                      fetched_at)
+            change = self._log_change(
+                db, doc_id, version_id, previous, text, title, run_id, fetched_at
+            )
             return change
 
     def _log_change(
@@ -305,21 +312,25 @@ class VersionStore:
             summary = diff.summary()
             if previous["title"] != title:
                 summary = f"title: {previous['title']} → {title}; {summary}"
-        change_id = db["changes"].insert(
-            {
-                "document_id": doc_id,
-                "kind": kind,
-                "version_id": version_id,
-                "previous_version_id": previous["id"] if previous else None,
-                "run_id": run_id,
-                "detected_at": at,
-                "added": diff.added,
-                "removed": diff.removed,
-                "modified": diff.modified,
-                "summary": summary,
-                "diff": json.dumps(diff.ops if previous else [], ensure_ascii=False),
-            }
-        ).last_pk
+        change_id = (
+            db["changes"]
+            .insert(
+                {
+                    "document_id": doc_id,
+                    "kind": kind,
+                    "version_id": version_id,
+                    "previous_version_id": previous["id"] if previous else None,
+                    "run_id": run_id,
+                    "detected_at": at,
+                    "added": diff.added,
+                    "removed": diff.removed,
+                    "modified": diff.modified,
+                    "summary": summary,
+                    "diff": json.dumps(diff.ops if previous else [], ensure_ascii=False),
+                }
+            )
+            .last_pk
+        )
         return Change(kind, doc_id, version_id, change_id, summary)
 
     def touch(self, url: str, *, checked_at: str | None = None, **http_state: Any) -> None:
@@ -383,8 +394,14 @@ class VersionStore:
         """Mark changes reviewed; returns the ids that do not exist."""
         ids = list(change_ids)
         with self._write() as db:
-            found = {r["id"] for r in db["changes"].rows_where(
-                f"id in ({','.join('?' * len(ids))})", ids)} if ids else set()
+            found = (
+                {
+                    r["id"]
+                    for r in db["changes"].rows_where(f"id in ({','.join('?' * len(ids))})", ids)
+                }
+                if ids
+                else set()
+            )
             for change_id in found:
                 db["changes"].update(change_id, {"reviewed_at": at or now_iso()})
         return [i for i in ids if i not in found]

@@ -24,12 +24,44 @@ INVEST_PER_PAGE = 4
 ROBOTS = "User-agent: *\nDisallow: /private/\n"
 
 
+BROKEN_LINKS = (
+    "/broken/missing.html",
+    "/broken/report.pdf",
+    "/private/secret.html",
+    "/broken/huge.html",
+    "/broken/empty.html",
+    "/broken/loop.html",
+    "/broken/error500.html",
+    "/invest/news/1001.html",
+)
+
+
+def _broken(path: str) -> tuple[int, str, bytes, dict[str, str]] | None:
+    """Pages that go wrong in the ways real sites do (for the bad-input tests)."""
+    if path == "/broken/list.html":
+        links = "".join(f'<li><a href="{p}">{p}</a></li>' for p in BROKEN_LINKS)
+        body = f'<html><body><ul class="list">{links}</ul></body></html>'.encode()
+        return 200, "text/html; charset=utf-8", body, {}
+    if path == "/broken/report.pdf":
+        return 200, "application/pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", {}
+    if path == "/private/secret.html":
+        return 200, "text/html; charset=utf-8", "<p>不应抓取的页面。</p>".encode(), {}
+    if path == "/broken/huge.html":
+        return 200, "text/html; charset=utf-8", b"<p>" + "很大的页面。".encode() * 600_000, {}
+    if path == "/broken/empty.html":
+        return 200, "text/html; charset=utf-8", b"<html><body></body></html>", {}
+    if path == "/broken/loop.html":
+        return 302, "text/html", b"", {"Location": "/broken/loop.html"}
+    if path == "/broken/error500.html":
+        return 500, "text/html", b"<h1>500</h1>", {}
+    return None
+
+
 class SampleSite:
     def __init__(self, generated: int = 0) -> None:
         invest = P.invest_docs()
         self.docs: dict[str, P.Doc] = {d.path: d for d in invest}
-        for d in [*P.wujiang_docs(invest), P.aggregator_doc(), P.mirror_doc(),
-                  P.docshare_doc()]:
+        for d in [*P.wujiang_docs(invest), P.aggregator_doc(), P.mirror_doc(), P.docshare_doc()]:
             self.docs[d.path] = d
         self.generated = generated
         self.removed: set[str] = set()
@@ -45,10 +77,11 @@ class SampleSite:
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         handler = type("Handler", (_Handler,), {"site": self})
-        self.server = ThreadingHTTPServer((host, port), handler)
+        self.server = _Server((host, port), handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
-                                       name="sample-site")
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, daemon=True, name="sample-site"
+        )
         self.thread.start()
         return self.base_url
 
@@ -106,34 +139,81 @@ class SampleSite:
         """Source entries (sources.yaml shape) for the sample sites."""
         b = base or self.base_url
         entries = [
-            {"name": "sample_invest", "title": "苏州投资网 招商资讯", "region": "苏州市",
-             "category": "investment_news", "start_urls": [f"{b}/invest/list.html"],
-             "links": {"css": "ul.news-list li a"}, "next_page": {"xpath": "//a[text()='下一页']"},
-             "schedule": {"every": "6h"}},
-            {"name": "sample_wujiang", "title": "吴江区人民政府 市(县)区 重点工作", "region": "吴江区",
-             "category": "work_report", "start_urls": [f"{b}/wujiang/col/index.html"],
-             "pages": {"template": f"{b}/wujiang/col/index_{{n}}.html", "first": 1, "last": 1},
-             "links": {"css": "ul.list a", "allow": r"/art/"}, "content": "#zoom",
-             "schedule": {"cron": "0 7 * * *"}},
-            {"name": "sample_aggregator", "title": "博县网 政府工作报告 华东", "region": "苏州市",
-             "category": "work_report", "start_urls": [f"{b}/bxw/baogao/huadong/"],
-             "links": {"xpath": "//ul[@class='list']//a"}, "schedule": {"every": "1d"}},
-            {"name": "sample_mirror", "title": "镜像站 政府工作报告", "region": "常熟市",
-             "category": "work_report", "start_urls": [f"{b}/mirror/"],
-             "links": {"css": "ul.list a"}, "schedule": {"every": "1d"}},
-            {"name": "sample_docshare", "title": "公寻网 文档", "region": "太仓市",
-             "category": "work_report", "start_urls": [f"{b}/docshare/list.html"],
-             "links": {"css": "ul.list a"}, "schedule": {"every": "1d"}},
+            {
+                "name": "sample_invest",
+                "title": "苏州投资网 招商资讯",
+                "region": "苏州市",
+                "category": "investment_news",
+                "start_urls": [f"{b}/invest/list.html"],
+                "links": {"css": "ul.news-list li a"},
+                "next_page": {"xpath": "//a[text()='下一页']"},
+                "schedule": {"every": "6h"},
+            },
+            {
+                "name": "sample_wujiang",
+                "title": "吴江区人民政府 市(县)区 重点工作",
+                "region": "吴江区",
+                "category": "work_report",
+                "start_urls": [f"{b}/wujiang/col/index.html"],
+                "pages": {"template": f"{b}/wujiang/col/index_{{n}}.html", "first": 1, "last": 1},
+                "links": {"css": "ul.list a", "allow": r"/art/"},
+                "content": "#zoom",
+                "schedule": {"cron": "0 7 * * *"},
+            },
+            {
+                "name": "sample_aggregator",
+                "title": "博县网 政府工作报告 华东",
+                "region": "苏州市",
+                "category": "work_report",
+                "start_urls": [f"{b}/bxw/baogao/huadong/"],
+                "links": {"xpath": "//ul[@class='list']//a"},
+                "schedule": {"every": "1d"},
+            },
+            {
+                "name": "sample_mirror",
+                "title": "镜像站 政府工作报告",
+                "region": "常熟市",
+                "category": "work_report",
+                "start_urls": [f"{b}/mirror/"],
+                "links": {"css": "ul.list a"},
+                "schedule": {"every": "1d"},
+            },
+            {
+                "name": "sample_docshare",
+                "title": "公寻网 文档",
+                "region": "太仓市",
+                "category": "work_report",
+                "start_urls": [f"{b}/docshare/list.html"],
+                "links": {"css": "ul.list a"},
+                "schedule": {"every": "1d"},
+            },
         ]
         if self.generated:
             entries.append(
-                {"name": "sample_generated", "title": "生成的招商资讯", "region": "苏州市",
-                 "category": "investment_news", "start_urls": [f"{b}/gen/list.html"],
-                 "links": {"css": "ul.news-list li a"},
-                 "next_page": {"xpath": "//a[text()='下一页']"},
-                 "max_pages": self.generated // GEN_PER_PAGE + 2}
+                {
+                    "name": "sample_generated",
+                    "title": "生成的招商资讯",
+                    "region": "苏州市",
+                    "category": "investment_news",
+                    "start_urls": [f"{b}/gen/list.html"],
+                    "links": {"css": "ul.news-list li a"},
+                    "next_page": {"xpath": "//a[text()='下一页']"},
+                    "max_pages": self.generated // GEN_PER_PAGE + 2,
+                }
             )
         return entries
+
+    def broken_source(self, base: str | None = None) -> dict[str, Any]:
+        """A source whose list links to pages that fail, plus one good page."""
+        b = base or self.base_url
+        return {
+            "name": "sample_broken",
+            "title": "坏页面",
+            "region": "苏州市",
+            "category": "other",
+            "start_urls": [f"{b}/broken/list.html", f"{b}/broken/no-such-list.html"],
+            "links": {"css": "ul.list a"},
+        }
 
     def sources_yaml(self, base: str | None = None, **settings: Any) -> str:
         import yaml
@@ -150,6 +230,9 @@ class SampleSite:
         """``(status, content type, body, headers)`` for ``path``."""
         if path in self.removed:
             return 404, "text/html; charset=utf-8", b"<h1>404 Not Found</h1>", {}
+        broken = _broken(path)
+        if broken is not None:
+            return broken
         route = self._route(path)
         if route is None:
             return 404, "text/html; charset=utf-8", "<h1>404 页面不存在</h1>".encode(), {}
@@ -158,8 +241,9 @@ class SampleSite:
         if P.COUNTER in html:  # a page with a counter changes on every load: no validators
             html = html.replace(P.COUNTER, str(next(self._counter)))
         else:
-            headers["Last-Modified"] = formatdate(self.modified.get(path, 1_700_000_000),
-                                                  usegmt=True)
+            headers["Last-Modified"] = formatdate(
+                self.modified.get(path, 1_700_000_000), usegmt=True
+            )
         body = html.encode(encoding)
         if "Last-Modified" in headers:
             headers["ETag"] = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
@@ -168,8 +252,10 @@ class SampleSite:
 
     def _route(self, path: str) -> tuple[str, str] | None:
         docs = list(self.docs.values())
-        by_site = {s: [d for d in docs if d.site == s] for s in ("invest", "wujiang", "bxw",
-                                                                  "mirror", "docshare")}
+        by_site = {
+            s: [d for d in docs if d.site == s]
+            for s in ("invest", "wujiang", "bxw", "mirror", "docshare")
+        }
         lists = {
             "/bxw/baogao/huadong/": ("政府工作报告_华东_博县网", by_site["bxw"]),
             "/mirror/": ("政府工作報告", by_site["mirror"]),
@@ -180,8 +266,10 @@ class SampleSite:
         if path.startswith("/invest/list"):
             return self._paged(path, "/invest/list", by_site["invest"], INVEST_PER_PAGE)
         if path.startswith("/gen/list"):
-            items = [P.Doc(f"/gen/doc/{i}.html", "gen", P.generated_doc(i).title, [], "")
-                     for i in range(1, self.generated + 1)]
+            items = [
+                P.Doc(f"/gen/doc/{i}.html", "gen", P.generated_doc(i).title, [], "")
+                for i in range(1, self.generated + 1)
+            ]
             return self._paged(path, "/gen/list", items, GEN_PER_PAGE)
         if path in ("/wujiang/col/index.html", "/wujiang/col/index_1.html"):
             page = 0 if path.endswith("index.html") else 1
@@ -193,17 +281,19 @@ class SampleSite:
         if doc.site in ("invest", "gen"):
             titles = [d.title for d in by_site["invest"][:5]]
             return P.render_invest_doc(doc, titles), "utf-8"
-        renderers = {"wujiang": (P.render_wujiang_doc, "gb18030"),
-                     "bxw": (P.render_aggregator_doc, "utf-8"),
-                     "mirror": (P.render_mirror_doc, "utf-8"),
-                     "docshare": (P.render_docshare_doc, "utf-8")}
+        renderers = {
+            "wujiang": (P.render_wujiang_doc, "gb18030"),
+            "bxw": (P.render_aggregator_doc, "utf-8"),
+            "mirror": (P.render_mirror_doc, "utf-8"),
+            "docshare": (P.render_docshare_doc, "utf-8"),
+        }
         func, encoding = renderers[doc.site]
         return func(doc), encoding
 
     @staticmethod
     def _paged(path: str, prefix: str, items: list[P.Doc], per_page: int) -> tuple[str, str] | None:
         pages = max(1, -(-len(items) // per_page))
-        suffix = path[len(prefix):]
+        suffix = path[len(prefix) :]
         if suffix == ".html":
             page = 1
         elif suffix.startswith("_") and suffix.endswith(".html") and suffix[1:-5].isdigit():
@@ -214,6 +304,16 @@ class SampleSite:
             return None
         chunk = items[(page - 1) * per_page : page * per_page]
         return P.render_invest_list(chunk, page, pages, prefix), "utf-8"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client hanging up is normal
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,0 +1,84 @@
+"""Real crawls of the sample site over HTTP on 127.0.0.1 into SQLite files in tmp_path."""
+
+from __future__ import annotations
+
+import json
+
+from storage import VersionStore
+from tests.conftest import govwatch, scrapy_crawl, write_sources
+
+WUJIANG_2019 = "/wujiang/art/2019/1/30/art_8_1.html"
+
+
+def test_scrapy_crawl_gbk_portal_into_store(site, sources_file, db_path):
+    result = scrapy_crawl("sample_wujiang", db_path, sources_file)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with VersionStore(db_path) as store:
+        docs = {d["url"]: d for d in store.db["documents"].rows}
+        assert set(docs) == {
+            site.base_url + WUJIANG_2019,
+            site.base_url + "/wujiang/art/2018/1/12/art_8_2.html",
+        }
+        (v2019,) = store.history(site.base_url + WUJIANG_2019)
+        assert v2019["title"] == "吴江区2019年政府工作报告"
+        assert v2019["published"] == "2019-01-30"
+        assert "预计实现地区生产总值1930亿元" in v2019["text"]
+        assert "\ufffd" not in v2019["text"]
+        assert v2019["meta"]["encoding"] in ("gb18030", "gbk")
+        assert [c["kind"] for c in store.changes()] == ["new", "new"]
+        (run,) = store.runs()
+        assert run["outcome"] == "ok"
+        assert (run["new"], run["changed"], run["errors"]) == (2, 0, 0)
+        assert run["pages"] >= 4  # robots.txt, two list pages (template), two documents
+
+
+def test_recrawl_of_unchanged_site_flags_nothing(site, sources_file, db_path):
+    """The GBK portal's visit counter changes on every request: still nothing to flag."""
+    for _ in range(2):
+        assert scrapy_crawl("sample_wujiang", db_path, sources_file).returncode == 0
+    with VersionStore(db_path) as store:
+        assert store.counts()["versions"] == 2
+        assert [c["kind"] for c in store.changes()] == ["new", "new"]
+        assert [r["unchanged"] for r in store.runs()] == [2, 0]
+
+
+def test_edit_then_crawl_flags_exactly_that_document(site, sources_file, db_path):
+    first = govwatch("crawl", db=db_path, sources=sources_file)
+    assert first.returncode == 0, first.stderr
+    assert "Summary: 5 sources" in first.stdout
+    site.edit(WUJIANG_2019, "1930亿元", "1931亿元")
+    second = govwatch("crawl", "--json", db=db_path, sources=sources_file)
+    assert second.returncode == 0, second.stderr
+    runs = [json.loads(line) for line in second.stdout.splitlines()]
+    assert sum(r["changed"] for r in runs) == 1
+    assert sum(r["new"] for r in runs) == 0
+    with VersionStore(db_path) as store:
+        changed = store.changes(kind="changed")
+        assert [c["url"] for c in changed] == [site.base_url + WUJIANG_2019]
+        diff = store.change(changed[0]["id"])["diff"]
+        assert diff[0]["op"] == "replace"
+        assert "1930亿元" in diff[0]["old"][0]
+        assert "1931亿元" in diff[0]["new"][0]
+        assert store.counts()["versions"] == 16  # 15 documents + 1 edit
+
+
+def test_broken_pages_are_counted_errors_not_changes(site, tmp_path, db_path):
+    sources = write_sources(tmp_path / "broken.yaml", [site.broken_source()])
+    result = scrapy_crawl("sample_broken", db_path, sources)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with VersionStore(db_path) as store:
+        errors = {e["url"].rsplit("/", 1)[-1]: e["kind"] for e in store.errors()}
+        assert errors == {
+            "no-such-list.html": "http",  # a 404 list page
+            "missing.html": "http",
+            "error500.html": "http",
+            "report.pdf": "not_html",
+            "secret.html": "robots",
+            "huge.html": "too_large",
+            "empty.html": "extract",
+            "loop.html": "redirect_loop",
+        }
+        (run,) = store.runs()
+        assert (run["outcome"], run["errors"], run["new"]) == ("ok", 8, 1)
+        # the one good page is recorded; nothing else became a document or a change
+        assert store.counts() == {"documents": 1, "versions": 1, "changes": 1, "errors": 8}

@@ -1,0 +1,65 @@
+"""Sentence diffs and the comparison form of texts."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.normalize import normalize
+from storage import render_inline, sentence_diff, split_sentences
+
+
+def test_split_at_chinese_sentence_ends():
+    assert split_sentences("一、回顾\n经济稳中有进。增长7%；投资570亿元！好吗？") == [
+        "一、回顾",
+        "经济稳中有进。",
+        "增长7%；",
+        "投资570亿元！",
+        "好吗？",
+    ]
+
+
+def test_changed_figure_is_one_modified_sentence_with_marks():
+    old = "经济运行稳中有进。预计实现地区生产总值1930亿元，同比增长7%。其他不变。"
+    diff = sentence_diff(old, old.replace("1930", "1931"))
+    assert (diff.modified, diff.added, diff.removed) == (1, 0, 0)
+    op = diff.ops[0]
+    assert (
+        render_inline(op["old"][0], op["new"][0])
+        == "预计实现地区生产总值193[-0-]{+1+}亿元，同比增长7%。"
+    )
+
+
+def test_added_removed_and_moved_sentences():
+    old = "甲句。乙句。丙句。"
+    assert sentence_diff(old, "甲句。乙句。丙句。丁句。").added == 1
+    assert sentence_diff(old, "甲句。丙句。").removed == 1
+    moved = sentence_diff(old, "乙句。丙句。甲句。")
+    assert moved.added == 1
+    assert moved.removed == 1
+
+
+def test_key_hides_volatile_differences():
+    diff = sentence_diff("访问量: 12\n正文。", "访问量: 13\n正文。", key=normalize)
+    assert diff.empty
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("时间: 2019-01-30 访问量: 1234", "时间: 2019-01-30 访问量: 1235"),
+        ("浏览次数：56次", "浏览次数：57次"),
+        ("点击数：[78]", "点击数：[79]"),
+        ("阅读 910", "阅读 911"),
+        ("今天是2026年11月21日 星期六", "今天是2026年11月22日 星期日"),
+        ("２０２５年ＧＤＰ增长５％", "2025年GDP增长5%"),
+        ("经济  稳中\n有进。", "经济稳中有进。"),
+    ],
+    ids=["visit-counter", "views", "clicks", "reads", "clock", "full-width", "whitespace"],
+)
+def test_normalisation_rules(a, b):
+    assert normalize(a) == normalize(b)
+
+
+def test_ignore_patterns_and_real_edits():
+    assert normalize("编号：A1 正文", ["编号：\\w+"]) == normalize("编号：B2 正文", ["编号：\\w+"])
+    assert normalize("总值1930亿元") != normalize("总值1931亿元")
