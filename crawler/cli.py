@@ -323,7 +323,7 @@ def review(obj: Context, change_ids: tuple[int, ...]) -> None:
 @pass_ctx
 def history(obj: Context, url: str, as_json: bool) -> None:
     """The versions of the document at URL, oldest first."""
-    from spiders.source import canonical
+    from crawler.middlewares import canonical
 
     with obj.store() as store:
         try:

@@ -19,8 +19,10 @@ class DocumentItem:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    known_body_hash: str | None = None  # body hash of the last good fetch, if any
     list_url: str | None = None
-    # Filled by pipelines.extract:
+    # Filled by pipelines.extract (same_body: identical bytes, extraction skipped):
+    same_body: bool = False
     text: str | None = None
     norm_text: str | None = None
     title: str | None = None
@@ -37,6 +39,6 @@ class ErrorItem:
 
     url: str
     source: str
-    kind: str  # http | network | robots | not_html | too_large | extract | ...
+    kind: str  # gone (404/410) | http | network | robots | not_html | too_large | extract | ...
     message: str
     status: int | None = None

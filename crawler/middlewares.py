@@ -1,5 +1,7 @@
 """Downloader middlewares of govwatch.
 
+KnownDocumentsMiddleware: conditional requests and re-checks of known documents (see below).
+
 RedirectLoopMiddleware: a redirect back to a URL already in the request's redirect chain is a
 loop. Scrapy's duplicate filter would drop the looping request silently; we raise IgnoreRequest
 instead, so that the spider's errback records it as an error of the run.
@@ -7,14 +9,29 @@ instead, so that the spider's errback records it as an error of the run.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import IgnoreRequest
-from w3lib.url import safe_url_string
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest, NotConfigured
+from w3lib.url import canonicalize_url, safe_url_string
+
+from storage import VersionStore
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy import Request
+    from scrapy.crawler import Crawler
     from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+
+def canonical(url: str) -> str:
+    """The URL that identifies a document: no fragment, sorted query."""
+    return canonicalize_url(url, keep_fragments=False)
+
 
 REDIRECTS = {301, 302, 303, 307, 308}
 
@@ -35,3 +52,70 @@ class RedirectLoopMiddleware:
         if target in chain:
             raise RedirectLoopError(f"redirect loop: {' -> '.join([*chain, target])}")
         return response
+
+
+class KnownDocumentsMiddleware:
+    """Conditional re-checks of documents the store already holds.
+
+    At spider open it reads, once, each known document's ETag, Last-Modified and body hash.
+    A document request then carries If-None-Match / If-Modified-Since (a 304 means unchanged,
+    without a body) and the last body hash (so that identical bytes skip extraction). When the
+    crawl goes idle, documents the source no longer lists are requested once more, so that a
+    document that is gone is noticed (404/410) and one that merely left the list is not.
+
+    Settings: KNOWN_DOCUMENTS_ENABLED, KNOWN_DOCUMENTS_RECHECK_UNLISTED, VERSIONS_DB_PATH.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        if not settings.getbool("KNOWN_DOCUMENTS_ENABLED"):
+            raise NotConfigured
+        self.crawler = crawler
+        self.path = settings.get("VERSIONS_DB_PATH")
+        self.recheck = settings.getbool("KNOWN_DOCUMENTS_RECHECK_UNLISTED")
+        self.states: dict[str, dict[str, Any]] = {}
+        self.requested: set[str] = set()
+        self.rechecked = False
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def spider_opened(self, spider: Any = None) -> None:
+        spider = self.crawler.spider
+        with VersionStore(self.path) as store:
+            self.states = store.http_states(spider.name)
+        logger.info(
+            "%(n)d known documents of %(source)s", {"n": len(self.states), "source": spider.name}
+        )
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        if request.meta.get("page_kind") != "document":
+            return
+        url = canonical(request.url)
+        self.requested.add(url)
+        state = self.states.get(url)
+        if not state or state["status"] == "removed":
+            return  # a removed document is fetched whole: its return is news
+        if state["etag"]:
+            request.headers.setdefault(b"If-None-Match", state["etag"])
+        if state["last_modified"]:
+            request.headers.setdefault(b"If-Modified-Since", state["last_modified"])
+        request.meta["known_body_hash"] = state["body_hash"]
+
+    def spider_idle(self, spider: Any = None) -> None:
+        if self.rechecked or not self.recheck:
+            return
+        self.rechecked = True
+        spider = self.crawler.spider
+        missing = [
+            u for u, s in self.states.items() if u not in self.requested and s["status"] == "active"
+        ]
+        if not missing:
+            return
+        logger.info("Re-checking %(n)d documents no longer listed", {"n": len(missing)})
+        for url in missing:
+            self.crawler.engine.crawl(spider.document_request(url, unlisted=True))
+        raise DontCloseSpider

@@ -9,6 +9,11 @@ Settings of our own (prefix = component):
     EXTRACT_WORKERS        extraction processes beside the crawl (0 = extract in the crawl process)
     EXTRACT_MIN_CHARS      an extraction shorter than this is "empty", an error, not a version
     LIST_MAX_PAGES         pagination limit per source unless the source sets max_pages
+    KNOWN_DOCUMENTS_ENABLED           conditional requests (ETag, Last-Modified) for known documents
+    KNOWN_DOCUMENTS_RECHECK_UNLISTED  re-check known documents the list no longer links to
+    VERSIONS_SHRINK_GUARD  a text shorter by more than this share is held as a suspect
+    VERSIONS_MISSES_TO_REMOVE  consecutive 404/410 answers before a document is "removed"
+    VERSIONS_KEEP_ERRORS_DAYS  error rows older than this are pruned when a run starts
 """
 
 import os
@@ -22,6 +27,9 @@ VERSIONS_DB_PATH = os.environ.get("GOVWATCH_DB", "data/govwatch.db")
 VERSIONS_RUN_ID = None
 VERSIONS_RUN_TRIGGER = "manual"
 VERSIONS_PROGRESS_INTERVAL = 2.0
+VERSIONS_SHRINK_GUARD = 0.7
+VERSIONS_MISSES_TO_REMOVE = 2
+VERSIONS_KEEP_ERRORS_DAYS = 90
 EXTRACT_WORKERS = 1
 EXTRACT_MIN_CHARS = 20
 LIST_MAX_PAGES = 50
@@ -48,7 +56,10 @@ TELNETCONSOLE_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {
     # process_response runs from high to low: see a loop before RedirectMiddleware (600) follows it
     "crawler.middlewares.RedirectLoopMiddleware": 650,
+    "crawler.middlewares.KnownDocumentsMiddleware": 560,
 }
+KNOWN_DOCUMENTS_ENABLED = True
+KNOWN_DOCUMENTS_RECHECK_UNLISTED = True
 
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 300,

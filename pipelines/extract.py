@@ -187,7 +187,11 @@ class ExtractPipeline:
             self.pool = None
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
-        if not isinstance(item, DocumentItem):
+        if not isinstance(item, DocumentItem) or item.status == 304:
+            return item
+        if item.body_hash and item.body_hash == item.known_body_hash:
+            item.same_body, item.html = True, ""
+            self.crawler.stats.inc_value("extract/skipped_same_body")
             return item
         source = self.crawler.spider.source
         content = None

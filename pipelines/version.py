@@ -1,16 +1,22 @@
-"""Version pipeline: records each extracted document in the version store, and the run.
+"""Version pipeline: records each checked document in the version store, and the run.
 
 A run row is opened when the spider opens (or the one named by VERSIONS_RUN_ID is filled),
 updated every VERSIONS_PROGRESS_INTERVAL seconds so that ``govwatch crawl`` can show progress,
-and closed with its outcome and counts when the spider closes. Errors (ErrorItem, dropped
-items) go to the run's error log; they are never changes.
+and closed with its outcome and counts when the spider closes.
 
-Settings: VERSIONS_DB_PATH, VERSIONS_RUN_ID, VERSIONS_RUN_TRIGGER, VERSIONS_PROGRESS_INTERVAL.
+What reaches the store: a good fetch (``record``: new, changed, unchanged, held suspect,
+restored); a 304 or identical bytes (``seen_unchanged``); a 404/410 (``mark_missing``: removed
+on the second consecutive miss). Errors (ErrorItem, dropped items) and suspects go to the
+run's error log: they are never changes.
+
+Settings: VERSIONS_DB_PATH, VERSIONS_RUN_ID, VERSIONS_RUN_TRIGGER, VERSIONS_PROGRESS_INTERVAL,
+VERSIONS_SHRINK_GUARD, VERSIONS_MISSES_TO_REMOVE, VERSIONS_KEEP_ERRORS_DAYS.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
@@ -18,7 +24,7 @@ from twisted.internet import task
 
 from crawler.items import DocumentItem, ErrorItem
 from pipelines.normalize import normalizer
-from storage import VersionStore
+from storage import Change, VersionStore
 
 if TYPE_CHECKING:
     from typing import Self
@@ -28,45 +34,61 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 OUTCOMES = {"finished": "ok", "shutdown": "interrupted", "closespider_timeout": "timed_out"}
+COUNTED = {
+    "new": "new",
+    "changed": "changed",
+    "unchanged": "unchanged",
+    "removed": "removed",
+    "restored": "restored",
+    "suspect": "suspects",
+}
 
 
 class VersionPipeline:
-    def __init__(self, crawler: Crawler, path: str) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.path = path
+        self.settings = crawler.settings
         self.store: VersionStore | None = None
         self.run_id: int | None = None
-        self.counts = {"new": 0, "changed": 0, "unchanged": 0, "errors": 0}
+        self.counts = dict.fromkeys([*COUNTED.values(), "errors"], 0)
         self._progress: task.LoopingCall | None = None
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler, crawler.settings.get("VERSIONS_DB_PATH"))
+        return cls(crawler)
 
     @property
     def source(self) -> Any:
         return self.crawler.spider.source
 
     def open_spider(self, spider: Any = None) -> None:
-        settings = self.crawler.settings
-        self.store = VersionStore(self.path, sentence_key=normalizer(self.source.ignore))
+        s = self.settings
+        self.store = VersionStore(
+            s.get("VERSIONS_DB_PATH"),
+            sentence_key=normalizer(self.source.ignore),
+            shrink_guard=s.getfloat("VERSIONS_SHRINK_GUARD"),
+            misses_to_remove=s.getint("VERSIONS_MISSES_TO_REMOVE"),
+        )
         self.store.reap_stale_runs()
+        keep = s.getint("VERSIONS_KEEP_ERRORS_DAYS")
+        if keep > 0:
+            cutoff = datetime.now(UTC) - timedelta(days=keep)
+            self.store.prune_errors(cutoff.isoformat(timespec="seconds"))
         self.store.sync_sources([self.source.as_row()])
-        run_id = settings.get("VERSIONS_RUN_ID")
-        if run_id:
-            self.run_id = int(run_id)
-        else:
-            self.run_id = self.store.start_run(
-                self.source.name,
-                settings.get("VERSIONS_RUN_TRIGGER"),
-                log_path=settings.get("LOG_FILE"),
+        run_id = s.get("VERSIONS_RUN_ID")
+        self.run_id = (
+            int(run_id)
+            if run_id
+            else self.store.start_run(
+                self.source.name, s.get("VERSIONS_RUN_TRIGGER"), log_path=s.get("LOG_FILE")
             )
+        )
         logger.info(
             "Run %(run)s of %(source)s into %(db)s",
-            {"run": self.run_id, "source": self.source.name, "db": self.path},
+            {"run": self.run_id, "source": self.source.name, "db": self.store.path},
         )
-        interval = settings.getfloat("VERSIONS_PROGRESS_INTERVAL")
+        interval = s.getfloat("VERSIONS_PROGRESS_INTERVAL")
         if interval > 0:
             self._progress = task.LoopingCall(self._report_progress)
             self._progress.start(interval, now=False)
@@ -74,11 +96,14 @@ class VersionPipeline:
     def close_spider(self, spider: Any = None) -> None:
         if self._progress is not None and self._progress.running:
             self._progress.stop()
-        reason = self.crawler.stats.get_value("finish_reason") or "finished"
         if self.store is None:
             return
+        reason = self.crawler.stats.get_value("finish_reason") or "finished"
         self.store.finish_run(
             self.run_id, OUTCOMES.get(reason, "failed"), finish_reason=reason, **self._run_counts()
+        )
+        logger.info(
+            "Run %(run)s done: %(counts)s", {"run": self.run_id, "counts": self._run_counts()}
         )
         self.store.close()
 
@@ -98,32 +123,44 @@ class VersionPipeline:
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         if isinstance(item, ErrorItem):
-            self._error(item.url, item.kind, item.message)
-            return item
-        if not isinstance(item, DocumentItem):
-            return item
-        change = self.store.record(
-            item.url,
-            source=item.source,
-            text=item.text,
-            norm_text=item.norm_text,
-            title=item.title,
-            published=item.published,
-            fetched_at=item.fetched_at,
-            run_id=self.run_id,
-            meta=item.meta,
-            etag=item.etag,
-            last_modified=item.last_modified,
-            body_hash=item.body_hash,
-        )
-        self.counts[change.kind] += 1
-        self.crawler.stats.inc_value(f"govwatch/{change.kind}")
-        if change.kind != "unchanged":
+            self._on_error(item)
+        elif isinstance(item, DocumentItem):
+            self._count(self._record(item), item.url)
+        return item
+
+    def _record(self, item: DocumentItem) -> Change:
+        http = {"etag": item.etag, "last_modified": item.last_modified}
+        if item.status == 304 or item.same_body:
+            return self.store.seen_unchanged(
+                item.url, checked_at=item.fetched_at, run_id=self.run_id, **http
+            )
+        return self.store.record(
+            item.url, source=item.source, text=item.text, norm_text=item.norm_text,
+            title=item.title, published=item.published, fetched_at=item.fetched_at,
+            run_id=self.run_id, meta=item.meta, body_hash=item.body_hash, **http,
+        )  # fmt: skip
+
+    def _on_error(self, item: ErrorItem) -> None:
+        if item.kind == "gone":
+            change = self.store.mark_missing(item.url, status=item.status, run_id=self.run_id)
+            if change.kind == "removed":
+                self._count(change, item.url)
+                return
+            if change.kind == "missing":
+                item.message = change.summary or item.message
+        self._error(item.url, "http" if item.kind == "gone" else item.kind, item.message)
+
+    def _count(self, change: Change, url: str) -> None:
+        if change.kind in COUNTED:
+            self.counts[COUNTED[change.kind]] += 1
+            self.crawler.stats.inc_value(f"govwatch/{change.kind}")
+        if change.kind == "suspect":
+            self._error(url, "suspect", change.summary, count=False)
+        elif change.kind not in ("unchanged", "unknown"):
             logger.info(
                 "%(kind)s: %(url)s %(summary)s",
-                {"kind": change.kind, "url": item.url, "summary": change.summary},
+                {"kind": change.kind, "url": url, "summary": change.summary},
             )
-        return item
 
     def item_dropped(
         self, item: Any, response: Any, exception: Exception, spider: Any = None
@@ -131,9 +168,10 @@ class VersionPipeline:
         url = getattr(item, "url", None) or getattr(response, "url", None)
         self._error(url, "extract", str(exception))
 
-    def _error(self, url: str | None, kind: str, message: str) -> None:
-        self.counts["errors"] += 1
-        self.crawler.stats.inc_value("govwatch/errors")
+    def _error(self, url: str | None, kind: str, message: str, count: bool = True) -> None:
+        if count:
+            self.counts["errors"] += 1
+            self.crawler.stats.inc_value("govwatch/errors")
         if self.store is not None:
             self.store.record_error(
                 url=url, kind=kind, message=message, run_id=self.run_id, source=self.source.name

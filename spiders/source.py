@@ -15,10 +15,9 @@ import scrapy
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
-from w3lib.url import canonicalize_url
 
 from crawler.items import DocumentItem, ErrorItem
-from crawler.middlewares import RedirectLoopError
+from crawler.middlewares import RedirectLoopError, canonical
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -28,11 +27,8 @@ if TYPE_CHECKING:
     from crawler.sources import Source
 
 HTML_TYPES = re.compile(rb"^(text/html|application/xhtml\+xml|text/plain)", re.I)
-
-
-def canonical(url: str) -> str:
-    """The URL that identifies a document: no fragment, sorted query."""
-    return canonicalize_url(url, keep_fragments=False)
+GONE = (404, 410)
+__all__ = ["SourceSpider", "canonical"]
 
 
 class SourceSpider(scrapy.Spider):
@@ -87,6 +83,13 @@ class SourceSpider(scrapy.Spider):
             for url in self._urls(response, self.source.next_page)[:1]:
                 yield self._list_request(url)
 
+    def document_request(self, url: str, **meta: Any) -> scrapy.Request:
+        """A document page request; 304 and 404/410 answers reach parse_document."""
+        return scrapy.Request(
+            url, callback=self.parse_document, errback=self.on_error,
+            meta={"page_kind": "document", "handle_httpstatus_list": [304, *GONE], **meta},
+        )  # fmt: skip
+
     @staticmethod
     def _urls(response: TextResponse, selector: Any) -> list[str]:
         urls = []
@@ -98,6 +101,19 @@ class SourceSpider(scrapy.Spider):
         return urls
 
     def parse_document(self, response: scrapy.http.Response) -> Iterator[Any]:
+        if response.status in GONE:
+            yield ErrorItem(
+                url=canonical(response.url),
+                source=self.name,
+                kind="gone",
+                message=f"HTTP {response.status}",
+                status=response.status,
+            )
+            return
+        if response.status == 304:
+            self.crawler.stats.inc_value("govwatch/not_modified")
+            yield self._item(response, html="", encoding="")
+            return
         ctype = response.headers.get(b"Content-Type") or b"text/html"
         if not isinstance(response, TextResponse) or not HTML_TYPES.match(ctype):
             yield self._error(

@@ -1,16 +1,10 @@
 """govwatch's SQLite storage: the only package that writes SQL. Imports nothing of ours."""
 
+from .base import StoreError, now_iso, text_hash
 from .diff import Diff, mark_changes, render_inline, sentence_diff, split_sentences
+from .queries import UnknownChange, UnknownDocument
 from .schema import ensure_schema
-from .store import (
-    Change,
-    StoreError,
-    UnknownChange,
-    UnknownDocument,
-    VersionStore,
-    now_iso,
-    text_hash,
-)
+from .store import Change, VersionStore
 
 __all__ = [
     "Change",

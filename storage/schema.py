@@ -145,6 +145,31 @@ def m001_initial(db: Database) -> None:
     db["errors"].create_index(["run_id"], if_not_exists=True)
 
 
+@migration
+def m002_removal_and_suspects(db: Database) -> None:
+    """Consecutive misses (404/410) before a document counts as removed; held suspects."""
+    docs = db["documents"]
+    for column, kind in (
+        ("missing_count", int),
+        ("missing_since", str),
+        ("suspect_hash", str),
+        ("suspect_count", int),
+    ):
+        if column not in docs.columns_dict:
+            docs.add_column(column, kind)
+    if "same_as_version_id" not in db["changes"].columns_dict:
+        db["changes"].add_column("same_as_version_id", int)
+    db["changes"].create_index(["kind"], if_not_exists=True)
+
+
+@migration
+def m003_run_event_counts(db: Database) -> None:
+    """Runs count removed and restored documents and held suspects."""
+    for column in ("removed", "restored", "suspects"):
+        if column not in db["runs"].columns_dict:
+            db["runs"].add_column(column, int, not_null_default=0)
+
+
 def ensure_schema(db: Database) -> None:
     """Bring ``db`` up to the newest schema; a no-op when it is there already."""
     db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)

@@ -1,72 +1,59 @@
 """The version store: every distinct version of every document, and the change log.
 
-A document is identified by its canonical URL. ``record()`` compares the new text with the
-document's latest version through its normalised form (``norm_text``); an equal form adds no
-version, a different one adds a version and a ``changed`` entry with a sentence diff, and the
-first sight of a document adds a ``new`` entry. Each document is written in one transaction
-(``BEGIN IMMEDIATE``), so concurrent crawls never interleave half-written documents, and a crawl
-killed halfway leaves every document either fully recorded or untouched.
+A document is identified by its canonical URL. ``record()`` compares a fetch with the document's
+latest version through a hash of its normalised title and text (``norm_text``), and returns
+what it was:
+
+- ``new``: first sight of the document;
+- ``changed``: the text differs (a version is added, or an older identical one is reused, so
+  there is one row per distinct text), with a sentence diff;
+- ``unchanged``: nothing to log;
+- ``suspect``: the text shrank by more than ``shrink_guard`` of the latest version (a
+  maintenance or error page served with 200): held, not a version, until the same text is
+  seen again on a later check, which confirms it as a change;
+- ``restored``: a removed document answers again (say which version it matches).
+
+``mark_missing()`` counts consecutive 404/410 answers; the ``misses_to_remove``-th logs
+``removed``. Each call is one transaction (``BEGIN IMMEDIATE``), so concurrent crawls never
+interleave half-written documents and a crawl killed halfway leaves each document either fully
+recorded or untouched.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import os
-import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
-
+from .base import now_iso, text_hash
 from .diff import sentence_diff
-from .schema import ensure_schema
+from .queries import ChangeLog
+from .runs import RunLog
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    import os
+    from collections.abc import Callable, Iterable
 
+    from sqlite_utils import Database
 
-class StoreError(Exception):
-    """The database cannot be opened or written."""
-
-
-class UnknownDocument(KeyError):
-    """No document has that URL."""
-
-
-class UnknownChange(KeyError):
-    """No change has that id."""
-
-
-RUN_COUNTERS = ("pages", "not_modified", "new", "changed", "unchanged", "errors")
+HTTP_STATE = ("etag", "last_modified", "body_hash")
 
 
 @dataclass(frozen=True)
 class Change:
-    """What ``record()`` did: kind is new, changed or unchanged."""
+    """What the store did with one fetch: its kind and the rows it touched."""
 
-    kind: str
-    document_id: int
-    version_id: int
+    kind: str  # new | changed | unchanged | suspect | restored | removed | missing | unknown
+    document_id: int | None = None
+    version_id: int | None = None
     change_id: int | None = None
     summary: str = ""
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+class VersionStore(RunLog, ChangeLog):
+    """SQLite store of sources, documents, versions, changes, runs and errors.
 
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-class VersionStore:
-    """SQLite store of documents, versions, changes, runs and errors.
-
-    ``sentence_key`` normalises a sentence before the diff compares it (see storage.diff).
+    ``sentence_key`` normalises a sentence (and the title) before comparison (storage.diff).
     """
 
     def __init__(
@@ -75,149 +62,50 @@ class VersionStore:
         *,
         timeout: float = 60.0,
         sentence_key: Callable[[str], str] | None = None,
+        shrink_guard: float = 0.7,
+        misses_to_remove: int = 2,
     ) -> None:
-        self.path = Path(path)
+        super().__init__(path, timeout=timeout)
         self.sentence_key = sentence_key
-        try:
-            if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=timeout, check_same_thread=False)
-            self.db = Database(conn)
-            self.db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            if str(path) != ":memory:":
-                self.db.enable_wal()
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            self.db.execute("PRAGMA foreign_keys = ON")
-            ensure_schema(self.db)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open database {path}: {exc}") from exc
-
-    def close(self) -> None:
-        self.db.close()
-
-    def __enter__(self) -> VersionStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[Database]:
-        """One write transaction that takes the write lock before it reads."""
-        try:
-            self.db.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write database {self.path}: {exc}") from exc
-        try:
-            yield self.db
-        except BaseException:
-            self.db.rollback()
-            raise
-        else:
-            self.db.commit()
+        self.shrink_guard = shrink_guard
+        self.misses_to_remove = misses_to_remove
 
     # -- sources ---------------------------------------------------------------------------
 
     def sync_sources(self, sources: Iterable[dict[str, Any]]) -> None:
-        rows = [
-            {
-                "name": s["name"],
-                "title": s.get("title"),
-                "region": s.get("region"),
-                "category": s.get("category"),
-                "updated_at": now_iso(),
-            }
-            for s in sources
-        ]
+        keys = ("name", "title", "region", "category")
+        rows = [{**{k: s.get(k) for k in keys}, "updated_at": now_iso()} for s in sources]
         with self._write() as db:
             db["sources"].upsert_all(rows, pk="name")
 
     def sources(self) -> list[dict[str, Any]]:
         return list(self.db["sources"].rows_where(order_by="name"))
 
-    # -- runs ------------------------------------------------------------------------------
-
-    def start_run(
-        self,
-        source: str,
-        trigger: str = "manual",
-        *,
-        pid: int | None = None,
-        log_path: str | None = None,
-        started_at: str | None = None,
-    ) -> int:
-        row = {
-            "source": source,
-            "trigger": trigger,
-            "started_at": started_at or now_iso(),
-            "outcome": "running",
-            "pid": pid if pid is not None else os.getpid(),
-            "log_path": log_path,
-        }
-        with self._write() as db:
-            return db["runs"].insert(row).last_pk
-
-    def update_run(self, run_id: int, **fields: Any) -> None:
-        with self._write() as db:
-            db["runs"].update(run_id, fields)
-
-    def finish_run(self, run_id: int, outcome: str, **fields: Any) -> None:
-        """Close a run; keeps the first outcome if the run was already closed."""
-        with self._write() as db:
-            current = db["runs"].get(run_id)
-            fields = {"finished_at": now_iso(), **fields}
-            if current["outcome"] == "running":
-                fields["outcome"] = outcome
-            db["runs"].update(run_id, fields)
-
-    def run(self, run_id: int) -> dict[str, Any]:
-        return self.db["runs"].get(run_id)
-
-    def runs(self, source: str | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
-        where, args = ("source = ?", [source]) if source else (None, None)
-        return list(self.db["runs"].rows_where(where, args, order_by="id desc", limit=limit))
-
-    def reap_stale_runs(self) -> int:
-        """Mark runs left 'running' by a process that no longer exists as interrupted."""
-        stale = [
-            r["id"]
-            for r in self.db["runs"].rows_where("outcome = 'running'")
-            if not _pid_alive(r["pid"])
-        ]
-        for run_id in stale:
-            self.finish_run(run_id, "interrupted")
-        return len(stale)
-
-    def record_error(
-        self,
-        *,
-        url: str | None,
-        kind: str,
-        message: str,
-        run_id: int | None = None,
-        source: str | None = None,
-        at: str | None = None,
-    ) -> int:
-        row = {
-            "run_id": run_id,
-            "source": source,
-            "url": url,
-            "kind": kind,
-            "message": message[:2000],
-            "at": at or now_iso(),
-        }
-        with self._write() as db:
-            return db["errors"].insert(row).last_pk
-
-    def errors(self, run_id: int | None = None, limit: int | None = 100) -> list[dict]:
-        where, args = ("run_id = ?", [run_id]) if run_id else (None, None)
-        return list(self.db["errors"].rows_where(where, args, order_by="id desc", limit=limit))
-
-    # -- documents and versions ------------------------------------------------------------
+    # -- documents -------------------------------------------------------------------------
 
     def document(self, url: str) -> dict[str, Any] | None:
         rows = list(self.db["documents"].rows_where("url = ?", [url], limit=1))
         return rows[0] if rows else None
+
+    def http_states(self, source: str) -> dict[str, dict[str, Any]]:
+        """Validators and body hash of the last good fetch of each document of ``source``."""
+        rows = self.db["documents"].rows_where(
+            "source = ?", [source], select="url, etag, last_modified, body_hash, status"
+        )
+        return {r.pop("url"): r for r in rows}
+
+    def unchecked(self, source: str, since: str) -> list[str]:
+        """URLs of ``source``'s documents not checked since ``since`` (no longer listed)."""
+        rows = self.db["documents"].rows_where(
+            "source = ? and status = 'active' and last_checked < ?",
+            [source, since],
+            select="url",
+        )
+        return [r["url"] for r in rows]
+
+    def _compare_hash(self, title: str | None, norm_text: str) -> str:
+        key = self.sentence_key or (lambda s: s)
+        return text_hash(key(title or "") + "\x00" + norm_text)
 
     def record(
         self,
@@ -235,13 +123,19 @@ class VersionStore:
         last_modified: str | None = None,
         body_hash: str | None = None,
     ) -> Change:
-        """Record one fetch of ``url``; returns what it was: new, changed or unchanged."""
-        fetched_at = fetched_at or now_iso()
+        """Record one good fetch of ``url`` (see the module docstring for the outcomes)."""
+        at = fetched_at or now_iso()
         norm_text = text if norm_text is None else norm_text
-        norm_hash = text_hash(norm_text)
+        new_hash = self._compare_hash(title, norm_text)
+        http = {"etag": etag, "last_modified": last_modified, "body_hash": body_hash}
+        seen = {"last_seen": at, "last_checked": at, "missing_count": 0, "missing_since": None}
+        version = {
+            "fetched_at": at, "run_id": run_id, "title": title, "published": published,
+            "text": text, "text_hash": text_hash(text), "norm_text": norm_text,
+            "norm_hash": new_hash, "meta": json.dumps(meta or {}, ensure_ascii=False),
+        }  # fmt: skip
         with self._write() as db:
             doc = self.document(url)
-            http_state = {"etag": etag, "last_modified": last_modified, "body_hash": body_hash}
             if doc is None:
                 doc_id = (
                     db["documents"]
@@ -249,187 +143,179 @@ class VersionStore:
                         {
                             "url": url,
                             "source": source,
-                            "first_seen": fetched_at,
-                            "last_seen": fetched_at,
-                            "last_checked": fetched_at,
+                            "first_seen": at,
                             "status": "active",
-                            **http_state,
+                            **seen,
+                            **http,
                         }
                     )
                     .last_pk
                 )
-                previous = None
-            else:
-                doc_id = doc["id"]
-                previous = db["versions"].get(doc["latest_version_id"])
+                version_id = db["versions"].insert({"document_id": doc_id, **version}).last_pk
+                db["documents"].update(doc_id, {"latest_version_id": version_id})
+                summary = f"new: {title or '(untitled)'} ({len(text)} chars)"
+                diff = sentence_diff("", text, self.sentence_key)
+                return self._log(db, "new", doc_id, version_id, None, run_id, at, summary, diff)
+            latest = db["versions"].get(doc["latest_version_id"])
+            if latest["norm_hash"] == new_hash:
                 db["documents"].update(
-                    doc_id,
-                    {"last_seen": fetched_at, "last_checked": fetched_at, **http_state},
+                    doc["id"], {**seen, **http, "suspect_hash": None, "suspect_count": 0}
                 )
-            if previous is not None and previous["norm_hash"] == norm_hash:
-                return Change("unchanged", doc_id, previous["id"])
+                if doc["status"] == "removed":
+                    return self._restore(db, doc, latest, run_id, at)
+                return Change("unchanged", doc["id"], latest["id"])
+            if self._is_suspect(doc, latest, norm_text, new_hash):
+                db["documents"].update(doc["id"], {
+                    "last_checked": at, "suspect_hash": new_hash,
+                    "suspect_count": (doc["suspect_count"] or 0) + 1,
+                })  # fmt: skip
+                share = 1 - len(norm_text) / max(1, len(latest["norm_text"]))
+                return Change(
+                    "suspect",
+                    doc["id"],
+                    latest["id"],
+                    None,
+                    f"text shrank by {share:.0%}: held until a later check confirms",
+                )
+            same = self._version_with_hash(doc["id"], new_hash)
             version_id = (
-                db["versions"]
-                .insert(
-                    {
-                        "document_id": doc_id,
-                        "fetched_at": fetched_at,
-                        "run_id": run_id,
-                        "title": title,
-                        "published": published,
-                        "text": text,
-                        "text_hash": text_hash(text),
-                        "norm_text": norm_text,
-                        "norm_hash": norm_hash,
-                        "meta": json.dumps(meta or {}, ensure_ascii=False),
-                    }
-                )
-                .last_pk
+                same["id"]
+                if same
+                else db["versions"].insert({"document_id": doc["id"], **version}).last_pk
             )
-            db["documents"].update(doc_id, {"latest_version_id": version_id})
-            change = self._log_change(
-                db, doc_id, version_id, previous, text, title, run_id, fetched_at
-            )
-            return change
-
-    def _log_change(
-        self,
-        db: Database,
-        doc_id: int,
-        version_id: int,
-        previous: dict[str, Any] | None,
-        text: str,
-        title: str | None,
-        run_id: int | None,
-        at: str,
-    ) -> Change:
-        if previous is None:
-            diff = sentence_diff("", text, self.sentence_key)
-            kind, summary = "new", f"new: {title or '(untitled)'} ({len(text)} chars)"
-        else:
-            diff = sentence_diff(previous["text"], text, self.sentence_key)
-            kind = "changed"
+            db["documents"].update(doc["id"], {
+                **seen, **http, "latest_version_id": version_id, "status": "active",
+                "suspect_hash": None, "suspect_count": 0,
+            })  # fmt: skip
+            kind = "restored" if doc["status"] == "removed" else "changed"
+            diff = sentence_diff(latest["text"], text, self.sentence_key)
             summary = diff.summary()
-            if previous["title"] != title:
-                summary = f"title: {previous['title']} → {title}; {summary}"
-        change_id = (
-            db["changes"]
-            .insert(
-                {
-                    "document_id": doc_id,
-                    "kind": kind,
-                    "version_id": version_id,
-                    "previous_version_id": previous["id"] if previous else None,
-                    "run_id": run_id,
-                    "detected_at": at,
-                    "added": diff.added,
-                    "removed": diff.removed,
-                    "modified": diff.modified,
-                    "summary": summary,
-                    "diff": json.dumps(diff.ops if previous else [], ensure_ascii=False),
-                }
+            if (latest["title"] or "") != (title or ""):
+                summary = f"title: {latest['title']} → {title}; {summary}"
+            if same:
+                summary = f"back to version {same['id']}; {summary}"
+            return self._log(
+                db,
+                kind,
+                doc["id"],
+                version_id,
+                latest,
+                run_id,
+                at,
+                f"{kind}: {summary}" if kind != "changed" else summary,
+                diff,
+                same_as=same["id"] if same else None,
             )
-            .last_pk
-        )
-        return Change(kind, doc_id, version_id, change_id, summary)
 
-    def touch(self, url: str, *, checked_at: str | None = None, **http_state: Any) -> None:
-        """Note that ``url`` was checked and found unchanged (304 or the same body)."""
-        fields = {"last_checked": checked_at or now_iso(), **http_state}
-        fields["last_seen"] = fields["last_checked"]
+    def _is_suspect(self, doc: dict, latest: dict, norm_text: str, new_hash: str) -> bool:
+        if not self.shrink_guard or doc["suspect_hash"] == new_hash:
+            return False  # off, or the same short text seen twice: confirmed
+        return len(norm_text) < (1 - self.shrink_guard) * len(latest["norm_text"] or "")
+
+    def _version_with_hash(self, doc_id: int, norm_hash: str) -> dict[str, Any] | None:
+        rows = list(self.db["versions"].rows_where(
+            "document_id = ? and norm_hash = ?", [doc_id, norm_hash], order_by="id desc",
+            limit=1))  # fmt: skip
+        return rows[0] if rows else None
+
+    def _restore(
+        self, db: Database, doc: dict, latest: dict, run_id: int | None, at: str
+    ) -> Change:
+        db["documents"].update(doc["id"], {"status": "active"})
+        summary = f"restored: {latest['title']} (same as version {latest['id']})"
+        return self._log(
+            db,
+            "restored",
+            doc["id"],
+            latest["id"],
+            latest,
+            run_id,
+            at,
+            summary,
+            None,
+            same_as=latest["id"],
+        )
+
+    def seen_unchanged(
+        self, url: str, *, checked_at: str | None = None, run_id: int | None = None, **http: Any
+    ) -> Change:
+        """A check that found the document as it was (304, or the same body bytes)."""
+        at = checked_at or now_iso()
         with self._write() as db:
             doc = self.document(url)
-            if doc is not None:
-                db["documents"].update(doc["id"], fields)
+            if doc is None:
+                return Change("unknown")
+            fields = {
+                "last_seen": at,
+                "last_checked": at,
+                "missing_count": 0,
+                "missing_since": None,
+                **{k: v for k, v in http.items() if v},
+            }
+            db["documents"].update(doc["id"], fields)
+            if doc["status"] == "removed":
+                latest = db["versions"].get(doc["latest_version_id"])
+                return self._restore(db, doc, latest, run_id, at)
+            return Change("unchanged", doc["id"], doc["latest_version_id"])
 
-    # -- reading ---------------------------------------------------------------------------
-
-    _CHANGE_SELECT = """
-        select c.id, c.kind, d.url, d.source, v.title, v.published, c.detected_at,
-               c.added, c.removed, c.modified, c.summary, c.run_id, c.reviewed_at,
-               c.version_id, c.previous_version_id, c.document_id
-        from changes c join documents d on d.id = c.document_id
-        join versions v on v.id = c.version_id
-    """
-
-    def changes(
-        self,
-        *,
-        since: str | None = None,
-        source: str | None = None,
-        kind: str | None = None,
-        unreviewed: bool = False,
-        limit: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """The change log, newest first."""
-        where, args = [], []
-        if since:
-            where.append("c.detected_at >= ?")
-            args.append(since)
-        if source:
-            where.append("d.source = ?")
-            args.append(source)
-        if kind:
-            where.append("c.kind = ?")
-            args.append(kind)
-        if unreviewed:
-            where.append("c.reviewed_at is null")
-        sql = self._CHANGE_SELECT
-        if where:
-            sql += " where " + " and ".join(where)
-        sql += " order by c.detected_at desc, c.id desc"
-        if limit:
-            sql += f" limit {int(limit)}"
-        return list(self.db.query(sql, args))
-
-    def change(self, change_id: int) -> dict[str, Any]:
-        rows = list(self.db.query(self._CHANGE_SELECT + " where c.id = ?", [change_id]))
-        if not rows:
-            raise UnknownChange(change_id)
-        row = rows[0]
-        row["diff"] = json.loads(self.db["changes"].get(change_id)["diff"] or "[]")
-        return row
-
-    def mark_reviewed(self, change_ids: Iterable[int], at: str | None = None) -> list[int]:
-        """Mark changes reviewed; returns the ids that do not exist."""
-        ids = list(change_ids)
+    def mark_missing(
+        self, url: str, *, status: int, run_id: int | None = None, at: str | None = None
+    ) -> Change:
+        """A 404/410 for ``url``: ``missing`` until it repeats, then ``removed`` (logged)."""
+        at = at or now_iso()
         with self._write() as db:
-            found = (
-                {
-                    r["id"]
-                    for r in db["changes"].rows_where(f"id in ({','.join('?' * len(ids))})", ids)
-                }
-                if ids
-                else set()
+            doc = self.document(url)
+            if doc is None:
+                return Change("unknown")
+            if doc["status"] == "removed":
+                db["documents"].update(doc["id"], {"last_checked": at})
+                return Change("missing", doc["id"], doc["latest_version_id"])
+            misses = (doc["missing_count"] or 0) + 1
+            db["documents"].update(doc["id"], {
+                "last_checked": at, "missing_count": misses,
+                "missing_since": doc["missing_since"] or at,
+            })  # fmt: skip
+            if misses < self.misses_to_remove:
+                return Change(
+                    "missing",
+                    doc["id"],
+                    doc["latest_version_id"],
+                    None,
+                    f"HTTP {status}, miss {misses} of {self.misses_to_remove}",
+                )
+            db["documents"].update(doc["id"], {"status": "removed"})
+            latest = db["versions"].get(doc["latest_version_id"])
+            summary = (
+                f"removed: {latest['title']} (HTTP {status} on {misses} consecutive "
+                f"checks since {doc['missing_since'] or at})"
             )
-            for change_id in found:
-                db["changes"].update(change_id, {"reviewed_at": at or now_iso()})
-        return [i for i in ids if i not in found]
+            return self._log(
+                db, "removed", doc["id"], latest["id"], latest, run_id, at, summary, None
+            )
 
-    def history(self, url: str, limit: int | None = None) -> list[dict[str, Any]]:
-        """Versions of the document at ``url``, oldest first."""
-        doc = self.document(url)
-        if doc is None:
-            raise UnknownDocument(url)
-        rows = self.db["versions"].rows_where(
-            "document_id = ?", [doc["id"]], order_by="id", limit=limit
+    def _log(
+        self,
+        db: Database,
+        kind: str,
+        doc_id: int,
+        version_id: int,
+        previous: dict | None,
+        run_id: int | None,
+        at: str,
+        summary: str,
+        diff: Any,
+        same_as: int | None = None,
+    ) -> Change:
+        counts = (
+            {"added": diff.added, "removed": diff.removed, "modified": diff.modified}
+            if diff is not None
+            else {"added": 0, "removed": 0, "modified": 0}
         )
-        return [{**r, "meta": json.loads(r["meta"] or "{}")} for r in rows]
-
-    def version(self, version_id: int) -> dict[str, Any]:
-        return self.db["versions"].get(version_id)
-
-    def counts(self) -> dict[str, int]:
-        return {t: self.db[t].count for t in ("documents", "versions", "changes", "errors")}
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        ops = diff.ops if diff is not None and previous is not None else []
+        change_id = db["changes"].insert({
+            "document_id": doc_id, "kind": kind, "version_id": version_id,
+            "previous_version_id": previous["id"] if previous else None, "run_id": run_id,
+            "detected_at": at, **counts, "summary": summary,
+            "diff": json.dumps(ops, ensure_ascii=False), "same_as_version_id": same_as,
+        }).last_pk  # fmt: skip
+        return Change(kind, doc_id, version_id, change_id, summary)

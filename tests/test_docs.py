@@ -11,7 +11,7 @@ from crawler.cli import main
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-OUR_PREFIXES = ("SOURCES_", "VERSIONS_", "EXTRACT_", "LIST_")
+OUR_PREFIXES = ("SOURCES_", "VERSIONS_", "EXTRACT_", "LIST_", "KNOWN_DOCUMENTS_")
 
 
 def test_every_setting_of_ours_is_in_the_readme():

@@ -10,6 +10,7 @@ import pytest
 
 from pipelines.normalize import normalizer
 from storage import StoreError, UnknownChange, UnknownDocument, VersionStore, ensure_schema
+from storage.schema import MIGRATIONS
 
 URL = "http://127.0.0.1/doc/1.html"
 TEXT = "各位代表：\n预计实现地区生产总值1930亿元，同比增长7%。\n一般公共预算收入202.9亿元。"
@@ -69,7 +70,7 @@ def test_one_transaction_per_document(store, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("crash between version and change")
 
-    monkeypatch.setattr(store, "_log_change", boom)
+    monkeypatch.setattr(store, "_log", boom)
     with pytest.raises(RuntimeError):
         record(store, TEXT)
     assert store.counts() == {"documents": 0, "versions": 0, "changes": 0, "errors": 0}
@@ -112,7 +113,22 @@ def test_reopen_keeps_data_and_schema_is_idempotent(tmp_path):
     with VersionStore(path) as s:
         assert s.counts()["versions"] == 1
         assert s.db.execute("pragma journal_mode").fetchone()[0] == "wal"
-        assert {r["name"] for r in s.db["_migrations"].rows} == {"m001_initial"}
+        assert [r["name"] for r in s.db["_migrations"].rows] == [n for n, _ in MIGRATIONS]
+
+
+def test_upgrade_from_first_schema_keeps_data(tmp_path):
+    from sqlite_utils import Database
+
+    path = tmp_path / "old.db"
+    old = Database(path)
+    old["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    MIGRATIONS[0][1](old)
+    old["_migrations"].insert({"name": MIGRATIONS[0][0], "applied_at": "2026-01-01"})
+    old["documents"].insert({"url": URL, "source": "s", "status": "active"})
+    old.close()
+    with VersionStore(path) as s:
+        assert s.document(URL)["missing_count"] is None
+        assert "same_as_version_id" in s.db["changes"].columns_dict
 
 
 def test_unwritable_path_is_a_clear_error(tmp_path):
@@ -139,3 +155,59 @@ def test_storage_imports_nothing_of_ours():
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 names = [node.module or ""]
             assert not {n.split(".")[0] for n in names} & ours, (path, names)
+
+
+LONG = "。".join(f"第{i}句内容比较长一些用来测试" for i in range(40)) + "。"
+
+
+def test_title_change_is_a_change(store):
+    record(store, TEXT, title="旧标题")
+    change = record(store, TEXT, title="新标题")
+    assert change.kind == "changed"
+    assert change.summary.startswith("title: 旧标题 → 新标题")
+
+
+def test_shrunken_text_is_held_until_confirmed(store):
+    record(store, LONG)
+    held = record(store, "系统维护中，请稍后访问。给您带来不便敬请谅解。")
+    assert held.kind == "suspect"
+    assert store.counts()["versions"] == 1
+    assert record(store, LONG).kind == "unchanged"  # the maintenance page is gone again
+    record(store, "系统维护中，请稍后访问。给您带来不便敬请谅解。")
+    confirmed = record(store, "系统维护中，请稍后访问。给您带来不便敬请谅解。")
+    assert confirmed.kind == "changed"  # seen twice in a row: a real shrink
+
+
+def test_removed_after_two_misses_then_restored(store):
+    record(store, TEXT)
+    assert store.mark_missing(URL, status=404).kind == "missing"
+    assert record(store, TEXT).kind == "unchanged"  # one miss, then back: nothing happened
+    assert store.mark_missing(URL, status=404).kind == "missing"
+    removed = store.mark_missing(URL, status=410)
+    assert removed.kind == "removed"
+    assert "HTTP 410 on 2 consecutive checks" in removed.summary
+    assert store.mark_missing(URL, status=404).kind == "missing"  # logged once only
+    restored = store.seen_unchanged(URL)
+    assert restored.kind == "restored"
+    assert [c["kind"] for c in store.changes()] == ["restored", "removed", "new"]
+    assert store.mark_missing("http://127.0.0.1/never-seen", status=404).kind == "unknown"
+
+
+def test_restored_with_other_text_names_the_matching_version(store):
+    first = record(store, TEXT)
+    record(store, TEXT + "\n补充一句。")
+    store.mark_missing(URL, status=404)
+    store.mark_missing(URL, status=404)
+    back = record(store, TEXT)
+    assert back.kind == "restored"
+    assert back.version_id == first.version_id  # no duplicate version row
+    assert f"back to version {first.version_id}" in back.summary
+    assert store.counts()["versions"] == 2
+
+
+def test_revert_reuses_the_older_version(store):
+    first = record(store, TEXT)
+    record(store, TEXT.replace("1930", "1931"))
+    revert = record(store, TEXT)
+    assert (revert.kind, revert.version_id) == ("changed", first.version_id)
+    assert store.counts()["versions"] == 2

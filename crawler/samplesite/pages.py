@@ -19,6 +19,12 @@ from functools import cache
 from importlib import resources
 
 COUNTER = "{{COUNTER}}"
+TODAY = "{{TODAY}}"
+MAINTENANCE = (
+    '<!DOCTYPE html><html><head><meta charset="utf-8"><title>系统维护</title></head><body>'
+    "<h1>系统维护公告</h1><p>网站系统正在升级维护中，给您带来不便敬请谅解。维护时间：今日22:00至次日06:00，"
+    "如有急事请拨打值班电话。</p></body></html>"
+)
 
 
 @dataclass
@@ -186,8 +192,11 @@ def render_invest_list(items: list[Doc], page: int, pages: int, prefix: str) -> 
     )
 
 
-def render_invest_doc(doc: Doc, sidebar: list[str]) -> str:
+def render_invest_doc(doc: Doc, sidebar: list[str], volatile: bool = False) -> str:
+    """An investment-portal article; ``volatile`` adds a clock and a hit counter."""
     side = "".join(f'<li><a href="#">{esc(t)}</a></li>' for t in sidebar)
+    clock = f'<div class="today">今天是{TODAY}</div>' if volatile else ""
+    hits = f'<p class="hits">本文已被浏览 {COUNTER} 次</p>' if volatile else ""
     return (
         f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{esc(doc.title)}_苏州投资网'
         f'</title><meta name="keywords" content="招商,投资,苏州"></head><body>{INVEST_NAV}'

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import random
 import threading
 from dataclasses import replace
 from email.utils import formatdate
@@ -71,7 +72,13 @@ class SampleSite:
         self._lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
-        self.started = formatdate(1_700_000_000, usegmt=True)
+        self.validators = True  # send ETag/Last-Modified and answer 304
+        self.volatile = False  # counters, a clock and a shuffled sidebar on article pages
+        self.day = 0  # the clock's day, for volatile pages
+        self.failures: dict[str, list[int]] = {}  # path -> statuses to answer next, in order
+        self.maintenance: dict[str, int] = {}  # path -> times to serve a maintenance page
+        self.unlisted: set[str] = set()
+        self._rng = random.Random(0)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -128,10 +135,23 @@ class SampleSite:
             self.modified[path] = self.modified.get(path, 1_700_000_000) + 3600
 
     def remove(self, path: str) -> None:
+        """Answer 404 for ``path`` and drop it from its list."""
         self.removed.add(path)
 
     def restore(self, path: str) -> None:
         self.removed.discard(path)
+
+    def fail(self, path: str, status: int = 503, times: int = 1) -> None:
+        """Answer ``status`` for the next ``times`` requests of ``path``."""
+        self.failures.setdefault(path, []).extend([status] * times)
+
+    def serve_maintenance(self, path: str, times: int = 1) -> None:
+        """Serve a near-empty maintenance page (status 200) for the next ``times`` requests."""
+        self.maintenance[path] = self.maintenance.get(path, 0) + times
+
+    def unlist(self, path: str) -> None:
+        """Drop ``path`` from its list page; the page itself stays."""
+        self.unlisted.add(path)
 
     # -- sources ---------------------------------------------------------------------------
 
@@ -230,6 +250,12 @@ class SampleSite:
         """``(status, content type, body, headers)`` for ``path``."""
         if path in self.removed:
             return 404, "text/html; charset=utf-8", b"<h1>404 Not Found</h1>", {}
+        with self._lock:
+            if self.failures.get(path):
+                return self.failures[path].pop(0), "text/html", b"<h1>Service Unavailable</h1>", {}
+            if self.maintenance.get(path):
+                self.maintenance[path] -= 1
+                return 200, "text/html; charset=utf-8", P.MAINTENANCE.encode(), {}
         broken = _broken(path)
         if broken is not None:
             return broken
@@ -239,8 +265,9 @@ class SampleSite:
         html, encoding = route
         headers: dict[str, str] = {}
         if P.COUNTER in html:  # a page with a counter changes on every load: no validators
-            html = html.replace(P.COUNTER, str(next(self._counter)))
-        else:
+            today = f"2025年7月{1 + self.day % 28}日 星期{'一二三四五六日'[self.day % 7]}"
+            html = html.replace(P.COUNTER, str(next(self._counter))).replace(P.TODAY, today)
+        elif self.validators:
             headers["Last-Modified"] = formatdate(
                 self.modified.get(path, 1_700_000_000), usegmt=True
             )
@@ -250,37 +277,23 @@ class SampleSite:
         ctype = "text/html" if encoding != "utf-8" else "text/html; charset=utf-8"
         return 200, ctype, body, headers
 
+    def _listed(self, site: str) -> list[P.Doc]:
+        return [
+            d
+            for d in self.docs.values()
+            if d.site == site and d.path not in self.removed and d.path not in self.unlisted
+        ]
+
     def _route(self, path: str) -> tuple[str, str] | None:
-        docs = list(self.docs.values())
-        by_site = {
-            s: [d for d in docs if d.site == s]
-            for s in ("invest", "wujiang", "bxw", "mirror", "docshare")
-        }
-        lists = {
-            "/bxw/baogao/huadong/": ("政府工作报告_华东_博县网", by_site["bxw"]),
-            "/mirror/": ("政府工作報告", by_site["mirror"]),
-            "/docshare/list.html": ("政府工作报告 文档", by_site["docshare"]),
-        }
-        if path in lists:
-            return P.render_simple_list(*lists[path]), "utf-8"
-        if path.startswith("/invest/list"):
-            return self._paged(path, "/invest/list", by_site["invest"], INVEST_PER_PAGE)
-        if path.startswith("/gen/list"):
-            items = [
-                P.Doc(f"/gen/doc/{i}.html", "gen", P.generated_doc(i).title, [], "")
-                for i in range(1, self.generated + 1)
-            ]
-            return self._paged(path, "/gen/list", items, GEN_PER_PAGE)
-        if path in ("/wujiang/col/index.html", "/wujiang/col/index_1.html"):
-            page = 0 if path.endswith("index.html") else 1
-            return P.render_wujiang_list(by_site["wujiang"][page : page + 1], page), "gb18030"
         try:
             doc = self.doc(path)
         except (KeyError, ValueError):
-            return None
+            return self._route_list(path)
         if doc.site in ("invest", "gen"):
-            titles = [d.title for d in by_site["invest"][:5]]
-            return P.render_invest_doc(doc, titles), "utf-8"
+            titles = [d.title for d in self._listed("invest")[:5]]
+            if self.volatile:
+                self._rng.shuffle(titles)
+            return P.render_invest_doc(doc, titles, self.volatile), "utf-8"
         renderers = {
             "wujiang": (P.render_wujiang_doc, "gb18030"),
             "bxw": (P.render_aggregator_doc, "utf-8"),
@@ -289,6 +302,26 @@ class SampleSite:
         }
         func, encoding = renderers[doc.site]
         return func(doc), encoding
+
+    def _route_list(self, path: str) -> tuple[str, str] | None:
+        lists = {
+            "/bxw/baogao/huadong/": ("政府工作报告_华东_博县网", "bxw"),
+            "/mirror/": ("政府工作報告", "mirror"),
+            "/docshare/list.html": ("政府工作报告 文档", "docshare"),
+        }
+        if path in lists:
+            title, site = lists[path]
+            return P.render_simple_list(title, self._listed(site)), "utf-8"
+        if path.startswith("/invest/list"):
+            return self._paged(path, "/invest/list", self._listed("invest"), INVEST_PER_PAGE)
+        if path.startswith("/gen/list"):
+            paths = (f"/gen/doc/{i}.html" for i in range(1, self.generated + 1))
+            items = [self.doc(p) for p in paths if p not in self.removed and p not in self.unlisted]
+            return self._paged(path, "/gen/list", items, GEN_PER_PAGE)
+        if path in ("/wujiang/col/index.html", "/wujiang/col/index_1.html"):
+            page = 0 if path.endswith("index.html") else 1
+            return P.render_wujiang_list(self._listed("wujiang")[page : page + 1], page), "gb18030"
+        return None
 
     @staticmethod
     def _paged(path: str, prefix: str, items: list[P.Doc], per_page: int) -> tuple[str, str] | None:

@@ -1,0 +1,97 @@
+"""Reading the change log and version history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from .base import Connection, now_iso
+
+
+class UnknownDocument(KeyError):
+    """No document has that URL."""
+
+
+class UnknownChange(KeyError):
+    """No change has that id."""
+
+
+class ChangeLog(Connection):
+    _CHANGE_SELECT = """
+        select c.id, c.kind, d.url, d.source, v.title, v.published, c.detected_at,
+               c.added, c.removed, c.modified, c.summary, c.run_id, c.reviewed_at,
+               c.version_id, c.previous_version_id, c.document_id
+        from changes c join documents d on d.id = c.document_id
+        join versions v on v.id = c.version_id
+    """
+
+    def changes(
+        self,
+        *,
+        since: str | None = None,
+        source: str | None = None,
+        kind: str | None = None,
+        unreviewed: bool = False,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The change log, newest first."""
+        where, args = [], []
+        if since:
+            where.append("c.detected_at >= ?")
+            args.append(since)
+        if source:
+            where.append("d.source = ?")
+            args.append(source)
+        if kind:
+            where.append("c.kind = ?")
+            args.append(kind)
+        if unreviewed:
+            where.append("c.reviewed_at is null")
+        sql = self._CHANGE_SELECT
+        if where:
+            sql += " where " + " and ".join(where)
+        sql += " order by c.detected_at desc, c.id desc"
+        if limit:
+            sql += f" limit {int(limit)}"
+        return list(self.db.query(sql, args))
+
+    def change(self, change_id: int) -> dict[str, Any]:
+        rows = list(self.db.query(self._CHANGE_SELECT + " where c.id = ?", [change_id]))
+        if not rows:
+            raise UnknownChange(change_id)
+        row = rows[0]
+        row["diff"] = json.loads(self.db["changes"].get(change_id)["diff"] or "[]")
+        return row
+
+    def mark_reviewed(self, change_ids: Iterable[int], at: str | None = None) -> list[int]:
+        """Mark changes reviewed; returns the ids that do not exist."""
+        ids = list(change_ids)
+        with self._write() as db:
+            found = (
+                {
+                    r["id"]
+                    for r in db["changes"].rows_where(f"id in ({','.join('?' * len(ids))})", ids)
+                }
+                if ids
+                else set()
+            )
+            for change_id in found:
+                db["changes"].update(change_id, {"reviewed_at": at or now_iso()})
+        return [i for i in ids if i not in found]
+
+    def history(self, url: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """Versions of the document at ``url``, oldest first."""
+        doc = self.document(url)
+        if doc is None:
+            raise UnknownDocument(url)
+        rows = self.db["versions"].rows_where(
+            "document_id = ?", [doc["id"]], order_by="id", limit=limit
+        )
+        return [{**r, "meta": json.loads(r["meta"] or "{}")} for r in rows]
+
+    def version(self, version_id: int) -> dict[str, Any]:
+        return self.db["versions"].get(version_id)
+
+    def counts(self) -> dict[str, int]:
+        return {t: self.db[t].count for t in ("documents", "versions", "changes", "errors")}

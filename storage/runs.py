@@ -1,0 +1,104 @@
+"""The run log: one row per crawl of a source, and the errors of each run."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .base import Connection, now_iso
+
+
+class RunLog(Connection):
+    def start_run(
+        self,
+        source: str,
+        trigger: str = "manual",
+        *,
+        pid: int | None = None,
+        log_path: str | None = None,
+        started_at: str | None = None,
+    ) -> int:
+        row = {
+            "source": source,
+            "trigger": trigger,
+            "started_at": started_at or now_iso(),
+            "outcome": "running",
+            "pid": pid if pid is not None else os.getpid(),
+            "log_path": log_path,
+        }
+        with self._write() as db:
+            return db["runs"].insert(row).last_pk
+
+    def update_run(self, run_id: int, **fields: Any) -> None:
+        with self._write() as db:
+            db["runs"].update(run_id, fields)
+
+    def finish_run(self, run_id: int, outcome: str, **fields: Any) -> None:
+        """Close a run; keeps the first outcome if the run was already closed."""
+        with self._write() as db:
+            current = db["runs"].get(run_id)
+            fields = {"finished_at": now_iso(), **fields}
+            if current["outcome"] == "running":
+                fields["outcome"] = outcome
+            db["runs"].update(run_id, fields)
+
+    def run(self, run_id: int) -> dict[str, Any]:
+        return self.db["runs"].get(run_id)
+
+    def runs(self, source: str | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
+        where, args = ("source = ?", [source]) if source else (None, None)
+        return list(self.db["runs"].rows_where(where, args, order_by="id desc", limit=limit))
+
+    def reap_stale_runs(self) -> int:
+        """Mark runs left 'running' by a process that no longer exists as interrupted."""
+        stale = [
+            r["id"]
+            for r in self.db["runs"].rows_where("outcome = 'running'")
+            if not _pid_alive(r["pid"])
+        ]
+        for run_id in stale:
+            self.finish_run(run_id, "interrupted")
+        return len(stale)
+
+    def record_error(
+        self,
+        *,
+        url: str | None,
+        kind: str,
+        message: str,
+        run_id: int | None = None,
+        source: str | None = None,
+        at: str | None = None,
+    ) -> int:
+        row = {
+            "run_id": run_id,
+            "source": source,
+            "url": url,
+            "kind": kind,
+            "message": message[:2000],
+            "at": at or now_iso(),
+        }
+        with self._write() as db:
+            return db["errors"].insert(row).last_pk
+
+    def errors(self, run_id: int | None = None, limit: int | None = 100) -> list[dict]:
+        where, args = ("run_id = ?", [run_id]) if run_id else (None, None)
+        return list(self.db["errors"].rows_where(where, args, order_by="id desc", limit=limit))
+
+    def prune_errors(self, older_than: str) -> int:
+        """Delete error rows recorded before ``older_than`` (ISO time); returns how many."""
+        with self._write() as db:
+            cursor = db.execute("delete from errors where at < ?", [older_than])
+            return cursor.rowcount
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
