@@ -53,6 +53,7 @@ class VersionPipeline:
         self.counts = dict.fromkeys([*COUNTED.values(), "errors"], 0)
         self._progress: task.LoopingCall | None = None
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(self.spider_error, signal=signals.spider_error)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -167,6 +168,10 @@ class VersionPipeline:
     ) -> None:
         url = getattr(item, "url", None) or getattr(response, "url", None)
         self._error(url, "extract", str(exception))
+
+    def spider_error(self, failure: Any, response: Any, spider: Any = None) -> None:
+        """A bug or an unexpected page broke a callback: an error of the run, never silent."""
+        self._error(getattr(response, "url", None), "spider", failure.getErrorMessage())
 
     def _error(self, url: str | None, kind: str, message: str, count: bool = True) -> None:
         if count:

@@ -69,12 +69,7 @@ class SourceSpider(scrapy.Spider):
             if links.deny and re.search(links.deny, url):
                 continue
             found += 1
-            yield scrapy.Request(
-                url,
-                callback=self.parse_document,
-                errback=self.on_error,
-                meta={"page_kind": "document", "list_url": response.url},
-            )
+            yield self.document_request(url, list_url=response.url)
         self.crawler.stats.inc_value("govwatch/list_pages")
         self.crawler.stats.inc_value("govwatch/links_found", found)
         if found == 0:
@@ -123,16 +118,20 @@ class SourceSpider(scrapy.Spider):
                 response.status,
             )
             return
-        yield DocumentItem(
+        yield self._item(response, html=response.text, encoding=response.encoding)
+
+    def _item(self, response: scrapy.http.Response, html: str, encoding: str) -> DocumentItem:
+        return DocumentItem(
             url=canonical(response.url),
             source=self.name,
-            html=response.text,
-            encoding=response.encoding,
+            html=html,
+            encoding=encoding,
             fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
             status=response.status,
             etag=_header(response, b"ETag"),
             last_modified=_header(response, b"Last-Modified"),
-            body_hash=hashlib.sha256(response.body).hexdigest(),
+            body_hash=hashlib.sha256(response.body).hexdigest() if response.body else None,
+            known_body_hash=response.meta.get("known_body_hash"),
             list_url=response.meta.get("list_url"),
         )
 

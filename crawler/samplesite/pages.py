@@ -192,18 +192,21 @@ def render_invest_list(items: list[Doc], page: int, pages: int, prefix: str) -> 
     )
 
 
-def render_invest_doc(doc: Doc, sidebar: list[str], volatile: bool = False) -> str:
-    """An investment-portal article; ``volatile`` adds a clock and a hit counter."""
+def render_invest_doc(doc: Doc, sidebar: list[str], volatile: bool = False, stamp: str = "") -> str:
+    """An investment-portal article; ``volatile`` adds a clock and a hit counter, ``stamp``
+    a page-generation token in the text (what a source's ``ignore`` patterns are for)."""
     side = "".join(f'<li><a href="#">{esc(t)}</a></li>' for t in sidebar)
     clock = f'<div class="today">今天是{TODAY}</div>' if volatile else ""
     hits = f'<p class="hits">本文已被浏览 {COUNTER} 次</p>' if volatile else ""
+    hits += f'<p class="stamp">页面生成：{stamp}</p>' if stamp else ""
     return (
         f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{esc(doc.title)}_苏州投资网'
         f'</title><meta name="keywords" content="招商,投资,苏州"></head><body>{INVEST_NAV}'
-        f'<div class="crumb">当前位置：<a href="#">首页</a> &gt; <a href="/invest/list.html">'
-        f'招商资讯</a></div><div class="article"><h1>{esc(doc.title)}</h1>'
+        f'{clock}<div class="crumb">当前位置：<a href="#">首页</a> &gt; '
+        f'<a href="/invest/list.html">招商资讯</a></div>'
+        f'<div class="article"><h1>{esc(doc.title)}</h1>'
         f'<div class="info">发布时间：{doc.date} 来源：苏州投资网</div>'
-        f'<div class="article-content">{_paras(doc)}</div>'
+        f'<div class="article-content">{_paras(doc)}{hits}</div>'
         f'<div class="share">分享到：微信 微博 QQ空间</div></div>'
         f'<div class="sidebar"><h3>热门资讯</h3><ul>{side}</ul></div>{INVEST_FOOT}'
         f"</body></html>"

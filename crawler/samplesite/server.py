@@ -75,6 +75,7 @@ class SampleSite:
         self.validators = True  # send ETag/Last-Modified and answer 304
         self.volatile = False  # counters, a clock and a shuffled sidebar on article pages
         self.day = 0  # the clock's day, for volatile pages
+        self.stamps = False  # a token that changes on every load, inside the article text
         self.failures: dict[str, list[int]] = {}  # path -> statuses to answer next, in order
         self.maintenance: dict[str, int] = {}  # path -> times to serve a maintenance page
         self.unlisted: set[str] = set()
@@ -293,7 +294,8 @@ class SampleSite:
             titles = [d.title for d in self._listed("invest")[:5]]
             if self.volatile:
                 self._rng.shuffle(titles)
-            return P.render_invest_doc(doc, titles, self.volatile), "utf-8"
+            stamp = f"{self._rng.getrandbits(40):x}" if self.stamps else ""
+            return P.render_invest_doc(doc, titles, self.volatile, stamp), "utf-8"
         renderers = {
             "wujiang": (P.render_wujiang_doc, "gb18030"),
             "bxw": (P.render_aggregator_doc, "utf-8"),

@@ -1,0 +1,200 @@
+"""Change flags a person can trust, over real HTTP: each event kind, each guard, cheap re-checks."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from scrapy.utils.test import get_crawler
+
+from crawler.items import DocumentItem
+from pipelines import extract as extract_module
+from pipelines.extract import ExtractPipeline
+from storage import VersionStore
+from tests.conftest import scrapy_crawl, write_sources
+
+DOC = "/invest/news/1002.html"
+
+
+def crawl(db, sources, name="sample_invest", **settings):
+    result = scrapy_crawl(name, db, sources, **settings)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def stat(result, name):
+    m = re.search(rf"'{re.escape(name)}': (\d+)", result.stderr)
+    return int(m.group(1)) if m else 0
+
+
+def last_run(db):
+    with VersionStore(db) as store:
+        return store.runs(limit=1)[0]
+
+
+def kinds(db, run_id=None):
+    with VersionStore(db) as store:
+        return sorted(
+            (c["kind"], c["url"].split("/")[-1])
+            for c in store.changes()
+            if run_id is None or c["run_id"] == run_id
+        )
+
+
+def errors(db, run_id):
+    with VersionStore(db) as store:
+        return sorted((e["kind"], (e["url"] or "").split("/")[-1]) for e in store.errors(run_id))
+
+
+def test_new_documents(site, sources_file, db_path):
+    crawl(db_path, sources_file)
+    assert [k for k, _ in kinds(db_path)] == ["new"] * 10
+
+
+def test_recheck_uses_conditional_requests(site, sources_file, db_path):
+    crawl(db_path, sources_file)
+    with VersionStore(db_path) as store:
+        size_before = db_path.stat().st_size
+        rows_before = store.counts()
+    second = crawl(db_path, sources_file)
+    run = last_run(db_path)
+    assert (run["not_modified"], run["unchanged"], run["new"], run["changed"]) == (10, 10, 0, 0)
+    assert stat(second, "downloader/response_status_count/304") == 10
+    assert stat(second, "extract/skipped_same_body") == 0  # no body at all: nothing to extract
+    with VersionStore(db_path) as store:
+        assert store.counts() == rows_before  # no version, change or error row
+    assert db_path.stat().st_size - size_before <= 8192  # the run row; documents updated in place
+
+
+def test_identical_body_skips_extraction(site, sources_file, db_path):
+    site.validators = False  # no ETag/Last-Modified: every re-check downloads the body
+    crawl(db_path, sources_file)
+    second = crawl(db_path, sources_file)
+    assert stat(second, "extract/skipped_same_body") == 10
+    assert last_run(db_path)["unchanged"] == 10
+    assert len(kinds(db_path)) == 10
+
+
+def test_identical_body_never_calls_the_extractor(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("extract() called for an identical body")
+
+    monkeypatch.setattr(extract_module, "extract", fail)
+    crawler = get_crawler(settings_dict={"EXTRACT_WORKERS": 0})
+    pipeline = ExtractPipeline.from_crawler(crawler)
+    item = DocumentItem(
+        url="http://127.0.0.1/a",
+        source="s",
+        html="<p>正文</p>",
+        encoding="utf-8",
+        fetched_at="2026-01-01T00:00:00+00:00",
+        body_hash="h",
+        known_body_hash="h",
+    )
+    import asyncio
+
+    out = asyncio.run(pipeline.process_item(item))
+    assert out.same_body
+    assert out.html == ""
+
+
+def test_volatile_counters_clock_and_sidebar_flag_nothing(site, sources_file, db_path):
+    site.volatile = True
+    crawl(db_path, sources_file)
+    for day in range(1, 3):
+        site.day = day
+        crawl(db_path, sources_file)
+        run = last_run(db_path)
+        assert (run["changed"], run["unchanged"], run["errors"]) == (0, 10, 0)
+    with VersionStore(db_path) as store:
+        assert store.counts()["versions"] == 10
+
+
+def test_changed_figure(site, sources_file, db_path):
+    crawl(db_path, sources_file)
+    site.edit(DOC, "2018年1月3日", "2018年1月4日")
+    crawl(db_path, sources_file)
+    run = last_run(db_path)
+    assert kinds(db_path, run["id"]) == [("changed", "1002.html")]
+
+
+def test_removed_after_two_misses_then_restored(site, sources_file, db_path):
+    crawl(db_path, sources_file)
+    site.remove(DOC)  # 404, and gone from the list: found by the re-check of unlisted documents
+    crawl(db_path, sources_file)
+    first = last_run(db_path)
+    assert kinds(db_path, first["id"]) == []
+    assert errors(db_path, first["id"]) == [("http", "1002.html")]
+    crawl(db_path, sources_file)
+    second = last_run(db_path)
+    assert kinds(db_path, second["id"]) == [("removed", "1002.html")]
+    assert second["removed"] == 1
+    site.restore(DOC)
+    crawl(db_path, sources_file)
+    third = last_run(db_path)
+    assert kinds(db_path, third["id"]) == [("restored", "1002.html")]
+    with VersionStore(db_path) as store:
+        (restored,) = store.changes(kind="restored")
+        assert "same as version" in restored["summary"]
+
+
+def test_unlisted_but_still_there_is_not_removed(site, sources_file, db_path):
+    crawl(db_path, sources_file)
+    site.unlist(DOC)
+    for _ in range(2):
+        crawl(db_path, sources_file)
+        run = last_run(db_path)
+        assert (run["unchanged"], run["removed"], run["errors"]) == (10, 0, 0)
+
+
+def test_server_error_is_an_error_not_a_change(site, sources_file, db_path):
+    crawl(db_path, sources_file)
+    site.fail(DOC, 503, times=1)
+    crawl(db_path, sources_file)
+    run = last_run(db_path)
+    assert kinds(db_path, run["id"]) == []
+    assert errors(db_path, run["id"]) == [("http", "1002.html")]
+    crawl(db_path, sources_file)
+    assert kinds(db_path, last_run(db_path)["id"]) == []
+
+
+def test_maintenance_page_is_held_as_suspect(site, sources_file, db_path):
+    crawl(db_path, sources_file)
+    site.serve_maintenance(DOC, times=1)
+    crawl(db_path, sources_file)
+    run = last_run(db_path)
+    assert kinds(db_path, run["id"]) == []
+    assert errors(db_path, run["id"]) == [("suspect", "1002.html")]
+    assert run["suspects"] == 1
+    crawl(db_path, sources_file)
+    run = last_run(db_path)
+    assert kinds(db_path, run["id"]) == []
+    assert run["unchanged"] == 10
+    with VersionStore(db_path) as store:
+        assert store.counts()["versions"] == 10
+
+
+@pytest.mark.parametrize("with_ignore", [False, True], ids=["no-ignore", "ignore"])
+def test_ignore_patterns_from_sources_yaml(site, tmp_path, db_path, with_ignore):
+    site.stamps = True
+    entry = site.sources()[0]
+    if with_ignore:
+        entry["ignore"] = [r"页面生成：\w+"]
+    sources = write_sources(tmp_path / "s.yaml", [entry])
+    crawl(db_path, sources)
+    crawl(db_path, sources)
+    changed = [k for k, _ in kinds(db_path, last_run(db_path)["id"])]
+    assert changed == ([] if with_ignore else ["changed"] * 10)
+
+
+def test_content_selector_from_sources_yaml(site, tmp_path, db_path):
+    entry = site.sources()[0]
+    entry["content"] = ".article-content p:first-child"
+    sources = write_sources(tmp_path / "s.yaml", [entry])
+    crawl(db_path, sources)
+    site.edit("/invest/news/1001.html", "为苏港共同繁荣发展注入新动能", "为苏港共同发展注入新动能")
+    crawl(db_path, sources)
+    assert kinds(db_path, last_run(db_path)["id"]) == []  # outside the selected body
+    site.edit("/invest/news/1001.html", "2018年9月,香港苏州商会", "2018年10月,香港苏州商会")
+    crawl(db_path, sources)
+    assert kinds(db_path, last_run(db_path)["id"]) == [("changed", "1001.html")]
