@@ -174,12 +174,17 @@ class ExtractPipeline:
         return cls(crawler, s.getint("EXTRACT_WORKERS"), s.getint("EXTRACT_MIN_CHARS"))
 
     def open_spider(self, spider: Any = None) -> None:
-        if self.workers > 0:
+        """Nothing to start yet: the pool starts with the first body to extract, so a re-check
+        answered by 304s and identical bodies never pays for it."""
+
+    def _start_pool(self) -> ProcessPoolExecutor:
+        if self.pool is None:
             self.pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_warm_up,
             )
+        return self.pool
 
     def close_spider(self, spider: Any = None) -> None:
         if self.pool is not None:
@@ -220,7 +225,6 @@ class ExtractPipeline:
                 "Extraction worker died on %(url)s; restarting the pool", {"url": item.url}
             )
             self.close_spider()
-            self.open_spider()
             raise DropItem(f"extraction worker died: {item.url}") from None
         except Exception as exc:  # a page that breaks the extractor is an error, not a crash
             logger.exception("Extraction failed on %(url)s", {"url": item.url})

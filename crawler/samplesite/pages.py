@@ -137,14 +137,24 @@ def docshare_doc() -> Doc:
 def paragraph_pool() -> tuple[str, ...]:
     """Simplified-Chinese paragraphs of all seeds, for generated documents."""
     docs = [*invest_docs(), aggregator_doc(), docshare_doc()]
-    return tuple(p for d in docs for p in d.paragraphs if len(p) > 40)
+    pool: dict[str, None] = {}  # ordered and without repeats
+    for para in (p for d in docs for p in d.paragraphs):
+        chunk = ""
+        for sentence in re.findall(r"[^。！？]+[。！？]?", para):  # a whole report is no paragraph
+            chunk += sentence
+            if len(chunk) >= 300:
+                pool[chunk] = None
+                chunk = ""
+        if len(chunk) > 40:
+            pool[chunk] = None
+    return tuple(pool)
 
 
 @cache
 def generated_doc(i: int) -> Doc:
     rng = random.Random(i)
     pool = paragraph_pool()
-    paragraphs = [pool[rng.randrange(len(pool))] for _ in range(rng.randint(4, 12))]
+    paragraphs = rng.sample(pool, rng.randint(4, 12))
     region = rng.choice(["苏州", "太仓市", "吴江区", "昆山市", "张家港市", "常熟市", "吴中区"])
     title = f"【投资{region}】{paragraphs[0][:18].rstrip('，。,')}（第{i}号）"
     return Doc(

@@ -135,6 +135,17 @@ class SampleSite:
             )
             self.modified[path] = self.modified.get(path, 1_700_000_000) + 3600
 
+    def mutate(
+        self, path: str, paragraphs: list[str] | None = None, title: str | None = None
+    ) -> None:
+        """Replace the paragraphs and/or the title of the document at ``path``."""
+        with self._lock:
+            doc = self.doc(path)
+            self.docs[path] = replace(
+                doc, paragraphs=list(paragraphs or doc.paragraphs), title=title or doc.title
+            )
+            self.modified[path] = self.modified.get(path, 1_700_000_000) + 3600
+
     def remove(self, path: str) -> None:
         """Answer 404 for ``path`` and drop it from its list."""
         self.removed.add(path)
