@@ -381,30 +381,37 @@ def extract(inputs: tuple[str, ...], as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines.")
 @pass_ctx
 def list_sources(obj: Context, as_json: bool) -> None:
-    """The sources in the registry, with their last run."""
+    """The sources in the registry, with their last run and next scheduled run."""
+    from crawler.schedules import next_run, parse_time
+
     sources = obj.sources()
     with obj.store() as store:
         last = {}
         for name in sources:
             runs = store.runs(name, limit=1)
             last[name] = runs[0] if runs else None
-    rows = [
-        {
-            **s.as_row(),
-            "schedule": s.schedule,
-            "enabled": s.enabled,
-            "last_run": last[n] and last[n]["started_at"],
-            "last_outcome": last[n] and last[n]["outcome"],
-        }
-        for n, s in sources.items()
-    ]
+    rows = []
+    for name, s in sources.items():
+        run = last[name]
+        nxt = next_run(s, parse_time(run["started_at"]) if run else None) if s.enabled else None
+        rows.append(
+            {
+                **s.as_row(),
+                "schedule": s.schedule,
+                "enabled": s.enabled,
+                "last_run": run and run["started_at"],
+                "last_outcome": run and run["outcome"],
+                "next_run": nxt and nxt.isoformat(timespec="seconds"),
+            }
+        )
     if as_json:
         jsonl(rows)
         return
     for r in rows:
         click.echo(
-            f"{r['name']:<24} {r['category']:<16} {r['region']:<8} {r['title']}  "
-            f"last: {r['last_run'] or 'never'} {r['last_outcome'] or ''}"
+            f"{r['name']:<24} {r['category']:<16} {r['region']:<6} "
+            f"last: {r['last_run'] or 'never':<25} {r['last_outcome'] or '':<11} "
+            f"next: {r['next_run'] or 'disabled'}  {r['title']}"
         )
 
 
@@ -420,6 +427,9 @@ RUN_FIELDS = (
     "new",
     "changed",
     "unchanged",
+    "removed",
+    "restored",
+    "suspects",
     "errors",
     "log_path",
 )
@@ -443,6 +453,20 @@ def runs(obj: Context, source: str | None, limit: int, with_errors: bool, as_jso
         click.echo(f"#{r['id']:<5} {r['started_at']}  {_run_line(r)}")
         for e in errors.get(r["id"], []):
             click.echo(f"        {e['kind']}: {e['url']} {e['message']}")
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@pass_ctx
+def schedule(obj: Context, args: tuple[str, ...]) -> None:
+    """Run every source on its schedule until stopped (same as `python scheduler.py`).
+
+    Options after the command go to the scheduler: --max-concurrent, --timeout, --grace,
+    --log-file, -s NAME=VALUE.
+    """
+    import scheduler
+
+    sys.exit(scheduler.main(["--db", obj.db_path, "--sources", obj.sources_path, *args]))
 
 
 @main.command()

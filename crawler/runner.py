@@ -1,5 +1,12 @@
 """Runs crawls as child ``scrapy crawl`` processes (Twisted's reactor cannot restart in one
 process), at most ``jobs`` at a time, each recorded as a run row that the child fills in.
+
+A crawl over its time limit is recorded as ``timed_out`` and stopped; when ``stop`` is set
+(SIGTERM to the scheduler, Ctrl-C), running crawls are asked to finish (SIGTERM: Scrapy closes
+the spider and the version pipeline closes its run), killed after ``grace`` seconds, and
+recorded as ``interrupted``. Each document is written in its own transaction, so a killed
+crawl leaves nothing half-written. Crawl logs beyond the newest ``keep_logs`` of a source are
+deleted.
 """
 
 from __future__ import annotations
@@ -7,6 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +33,13 @@ class CrawlJob:
     source: str
     run_id: int
     log_path: Path
-    process: subprocess.Popen[bytes] | None = None
+    process: subprocess.Popen[bytes]
+    timeout: float | None
     started: float = field(default_factory=time.monotonic)
+
+    @property
+    def expired(self) -> bool:
+        return self.timeout is not None and time.monotonic() - self.started > self.timeout
 
 
 def child_env(db_path: Path, sources_path: Path) -> dict[str, str]:
@@ -47,6 +60,72 @@ def crawl_command(source: str, settings: dict[str, Any]) -> list[str]:
     return cmd
 
 
+class Runner:
+    """Launches and watches crawl processes writing into one database."""
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        sources_path: str | Path,
+        *,
+        settings: dict[str, Any] | None = None,
+        grace: float = 10.0,
+        keep_logs: int = 20,
+    ) -> None:
+        self.db_path = Path(db_path).resolve()
+        self.env = child_env(self.db_path, Path(sources_path).resolve())
+        self.log_dir = self.db_path.parent / "logs"
+        self.settings = settings or {}
+        self.grace = grace
+        self.keep_logs = keep_logs
+
+    def launch(
+        self, store: VersionStore, source: str, trigger: str, timeout: float | None
+    ) -> CrawlJob:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        run_id = store.start_run(source, trigger)
+        log_path = self.log_dir / f"{source}-{run_id}.log"
+        store.update_run(run_id, log_path=str(log_path))
+        cmd = crawl_command(
+            source,
+            {
+                "VERSIONS_RUN_ID": run_id,
+                "LOG_FILE": log_path,
+                "VERSIONS_RUN_TRIGGER": trigger,
+                **self.settings,
+            },
+        )
+        with log_path.open("ab") as log:  # early errors (before logging starts) land there too
+            process = subprocess.Popen(
+                cmd, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log
+            )
+        store.update_run(run_id, pid=process.pid)
+        self._prune_logs(source)
+        return CrawlJob(source, run_id, log_path, process, timeout)
+
+    def end(self, store: VersionStore, job: CrawlJob, outcome: str) -> None:
+        """Stop ``job`` with ``outcome`` (timed_out, interrupted), recorded before the child
+        closes its run so that the child's own close keeps it."""
+        store.finish_run(job.run_id, outcome)
+        stop_process(job.process, self.grace)
+
+    def reap(self, store: VersionStore, job: CrawlJob) -> None:
+        """Record how a finished child ended, if the child could not say it itself."""
+        if job.process.returncode != 0:
+            message = _last_line(job.log_path) or f"exit code {job.process.returncode}"
+            store.record_error(
+                url=None, kind="crawl", message=message, run_id=job.run_id, source=job.source
+            )
+            store.finish_run(job.run_id, "failed", errors=store.run(job.run_id)["errors"] + 1)
+        elif store.run(job.run_id)["outcome"] == "running":
+            store.finish_run(job.run_id, "failed")
+
+    def _prune_logs(self, source: str) -> None:
+        logs = sorted(self.log_dir.glob(f"{source}-*.log"), key=lambda p: p.stat().st_mtime)
+        for old in logs[: max(0, len(logs) - self.keep_logs)]:
+            old.unlink(missing_ok=True)
+
+
 def run_crawls(
     names: Sequence[str],
     *,
@@ -56,73 +135,45 @@ def run_crawls(
     jobs: int = 2,
     settings: dict[str, Any] | None = None,
     timeout: float | None = None,
+    timeouts: dict[str, float | None] | None = None,
     on_progress: Callable[[list[dict[str, Any]]], None] | None = None,
+    stop: threading.Event | None = None,
+    grace: float = 10.0,
     poll: float = 0.5,
 ) -> list[dict[str, Any]]:
-    """Crawl ``names``; returns their run rows once all have finished."""
-    db_path, sources_path = Path(db_path).resolve(), Path(sources_path).resolve()
-    log_dir = db_path.parent / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    env = child_env(db_path, sources_path)
-    store = VersionStore(db_path)
-    pending = list(names)
-    active: list[CrawlJob] = []
-    done: list[CrawlJob] = []
+    """Crawl ``names``; returns their run rows once all have ended."""
+    runner = Runner(db_path, sources_path, settings=settings, grace=grace)
+    stop = stop or threading.Event()
+    store = VersionStore(runner.db_path)
+    pending, active, done = list(names), [], []
     try:
-        while pending or active:
+        while (pending or active) and not stop.is_set():
             while pending and len(active) < max(1, jobs):
-                active.append(_launch(store, pending.pop(0), trigger, log_dir, env, settings))
-            time.sleep(poll)
+                name = pending.pop(0)
+                limit = (timeouts or {}).get(name) or timeout
+                active.append(runner.launch(store, name, trigger, limit))
+            stop.wait(poll)
             for job in list(active):
-                if job.process.poll() is None and not _expired(job, timeout):
+                if job.process.poll() is None and not job.expired:
                     continue
-                _reap(store, job, timeout)
+                if job.process.poll() is None:
+                    runner.end(store, job, "timed_out")
+                else:
+                    runner.reap(store, job)
                 active.remove(job)
                 done.append(job)
             if on_progress:
                 on_progress([store.run(j.run_id) for j in [*done, *active]])
     finally:
-        for job in active:  # interrupted (Ctrl-C): stop children, record their runs
-            _stop(job.process)
-            store.finish_run(job.run_id, "interrupted")
+        for job in active:  # stopped, or interrupted (Ctrl-C): end children, record their runs
+            runner.end(store, job, "interrupted")
         rows = [store.run(j.run_id) for j in [*done, *active]]
         store.close()
     return rows
 
 
-def _launch(
-    store: VersionStore,
-    source: str,
-    trigger: str,
-    log_dir: Path,
-    env: dict[str, str],
-    settings: dict[str, Any] | None,
-) -> CrawlJob:
-    run_id = store.start_run(source, trigger)
-    log_path = log_dir / f"{source}-{run_id}.log"
-    store.update_run(run_id, log_path=str(log_path))
-    cmd = crawl_command(
-        source,
-        {
-            "VERSIONS_RUN_ID": run_id,
-            "LOG_FILE": log_path,
-            "VERSIONS_RUN_TRIGGER": trigger,
-            **(settings or {}),
-        },
-    )
-    with log_path.open("ab") as log:  # early errors (before logging starts) land there too
-        process = subprocess.Popen(
-            cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log
-        )
-    store.update_run(run_id, pid=process.pid)
-    return CrawlJob(source, run_id, log_path, process)
-
-
-def _expired(job: CrawlJob, timeout: float | None) -> bool:
-    return timeout is not None and time.monotonic() - job.started > timeout
-
-
-def _stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+def stop_process(process: subprocess.Popen[bytes], grace: float) -> None:
+    """Ask a crawl to finish (SIGTERM), then kill it after ``grace`` seconds."""
     if process.poll() is not None:
         return
     process.terminate()
@@ -131,21 +182,6 @@ def _stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-def _reap(store: VersionStore, job: CrawlJob, timeout: float | None) -> None:
-    if job.process.poll() is None:  # over its time limit
-        _stop(job.process)
-        store.finish_run(job.run_id, "timed_out")
-        return
-    if job.process.returncode != 0:
-        message = _last_line(job.log_path) or f"exit code {job.process.returncode}"
-        store.record_error(
-            url=None, kind="crawl", message=message, run_id=job.run_id, source=job.source
-        )
-        store.finish_run(job.run_id, "failed", errors=store.run(job.run_id)["errors"] + 1)
-    elif store.run(job.run_id)["outcome"] == "running":
-        store.finish_run(job.run_id, "failed")
 
 
 def _last_line(path: Path) -> str:

@@ -22,9 +22,23 @@ EVERY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 EVERY_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 KNOWN_CATEGORIES = ("work_report", "investment_news", "policy", "notice", "news", "other")
 KNOWN_KEYS = (
-    "name", "title", "region", "category", "start_urls", "links", "next_page", "pages",
-    "content", "schedule", "settings", "ignore", "enabled", "max_pages",
-)  # fmt: skip
+    "name",
+    "title",
+    "region",
+    "category",
+    "start_urls",
+    "links",
+    "next_page",
+    "pages",
+    "content",
+    "schedule",
+    "settings",
+    "ignore",
+    "enabled",
+    "max_pages",
+    "timeout",
+)
+SCHEDULE_KEYS = {"every", "cron", "timezone", "jitter"}  # fmt: skip
 
 
 class SourceError(ValueError):
@@ -70,6 +84,7 @@ class Source:
     ignore: tuple[str, ...] = ()
     enabled: bool = True
     max_pages: int | None = None
+    timeout: float | None = None  # seconds a scheduled crawl may take before it is stopped
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -188,6 +203,20 @@ def _check_schedule(c: _Checker, value: Any) -> dict[str, Any]:
         raise c.fail("schedule", "must be {every: '6h'} or {cron: '0 7 * * *'}")
     if "every" in value and "cron" in value:
         raise c.fail("schedule", "give either 'every' or 'cron', not both")
+    unknown = set(value) - SCHEDULE_KEYS
+    if unknown:
+        raise c.fail(
+            "schedule", f"unknown key(s) {sorted(unknown)}; allowed: {sorted(SCHEDULE_KEYS)}"
+        )
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(str(value.get("timezone", "Asia/Shanghai")))
+    except (KeyError, ValueError):
+        raise c.fail("schedule.timezone", f"unknown time zone {value['timezone']!r}") from None
+    jitter = value.get("jitter", 0)
+    if not isinstance(jitter, int | float) or isinstance(jitter, bool) or jitter < 0:
+        raise c.fail("schedule.jitter", "must be a number of seconds, 0 or more")
     if "every" in value:
         try:
             parse_every(value["every"])
@@ -253,6 +282,12 @@ def parse_source(raw: Any, index: int = 0, path: str = "sources.yaml") -> Source
     max_pages = raw.get("max_pages")
     if max_pages is not None and (not isinstance(max_pages, int) or max_pages < 1):
         raise c.fail("max_pages", "must be a positive whole number")
+    timeout = raw.get("timeout")
+    if timeout is not None:
+        try:
+            timeout = parse_every(timeout)
+        except ValueError as exc:
+            raise c.fail("timeout", str(exc)) from None
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         raise c.fail("enabled", "must be true or false")
@@ -271,6 +306,7 @@ def parse_source(raw: Any, index: int = 0, path: str = "sources.yaml") -> Source
         ignore=_check_ignore(c, raw.get("ignore")),
         enabled=enabled,
         max_pages=max_pages,
+        timeout=timeout,
         extra={k: v for k, v in raw.items() if k not in KNOWN_KEYS},
     )
 

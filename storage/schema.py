@@ -25,6 +25,7 @@ def migration(func: Callable[[Database], None]) -> Callable[[Database], None]:
 
 @migration
 def m001_initial(db: Database) -> None:
+    db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
     db["sources"].create(
         {
             "name": str,
@@ -171,15 +172,30 @@ def m003_run_event_counts(db: Database) -> None:
 
 
 def ensure_schema(db: Database) -> None:
-    """Bring ``db`` up to the newest schema; a no-op when it is there already."""
-    db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
+    """Bring ``db`` up to the newest schema; a no-op when it is there already.
+
+    The check and the migrations run in one ``BEGIN IMMEDIATE`` transaction, so that two
+    processes opening a new database at once do not both apply a migration.
+    """
+    if _pending(db):
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for name, func in _pending(db):
+                func(db)
+                db["_migrations"].insert(
+                    {"name": name, "applied_at": _now()}, pk="name", replace=True
+                )
+        except BaseException:
+            db.rollback()
+            raise
+        db.commit()
+
+
+def _pending(db: Database) -> list[tuple[str, Callable[[Database], None]]]:
+    if not db["_migrations"].exists():
+        return list(MIGRATIONS)
     applied = {row["name"] for row in db["_migrations"].rows}
-    for name, func in MIGRATIONS:
-        if name in applied:
-            continue
-        with db.conn:
-            func(db)
-            db["_migrations"].insert({"name": name, "applied_at": _now()}, pk="name", replace=True)
+    return [(name, func) for name, func in MIGRATIONS if name not in applied]
 
 
 def _now() -> str:

@@ -59,15 +59,19 @@ def env_for(db: Path, sources: Path) -> dict[str, str]:
     return env
 
 
+def crawl_command(name: str, **settings: str) -> list[str]:
+    cmd = [sys.executable, "-m", "scrapy", "crawl", name]
+    for key, value in {**FAST, **settings}.items():
+        cmd += ["-s", f"{key}={value}"]
+    return cmd
+
+
 def scrapy_crawl(
     name: str, db: Path, sources: Path, **settings: str
 ) -> subprocess.CompletedProcess[str]:
     """A real ``scrapy crawl NAME`` into ``db``; fails the test if it does not end in time."""
-    cmd = [sys.executable, "-m", "scrapy", "crawl", name]
-    for key, value in {**FAST, **settings}.items():
-        cmd += ["-s", f"{key}={value}"]
     return subprocess.run(
-        cmd,
+        crawl_command(name, **settings),
         env=env_for(db, sources),
         cwd=ROOT,
         capture_output=True,

@@ -211,3 +211,26 @@ def test_revert_reuses_the_older_version(store):
     revert = record(store, TEXT)
     assert (revert.kind, revert.version_id) == ("changed", first.version_id)
     assert store.counts()["versions"] == 2
+
+
+def test_processes_opening_a_new_database_at_once(tmp_path):
+    """Schema creation is one transaction: concurrent first opens do not collide."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = "import sys; from storage import VersionStore; VersionStore(sys.argv[1]).close()"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path / "new.db")],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    results = [(p.wait(timeout=60), p.stderr.read()) for p in procs]
+    assert results == [(0, "")] * 6
+    with VersionStore(tmp_path / "new.db") as s:
+        assert [r["name"] for r in s.db["_migrations"].rows] == [n for n, _ in MIGRATIONS]

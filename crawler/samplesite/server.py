@@ -13,6 +13,7 @@ import itertools
 import json
 import random
 import threading
+import time
 from dataclasses import replace
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,7 @@ from typing import Any
 
 from . import pages as P
 
+HANG_SECONDS = 30
 GEN_PER_PAGE = 20
 INVEST_PER_PAGE = 4
 ROBOTS = "User-agent: *\nDisallow: /private/\n"
@@ -375,7 +377,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/robots.txt":
             self._send(200, "text/plain", ROBOTS.encode(), {})
             return
+        if path == "/broken/hang.html":  # a server that never answers (bounded, for tests)
+            time.sleep(HANG_SECONDS)
         status, ctype, body, headers = self.site.render(path)
+
         etag = headers.get("ETag")
         if status == 200 and etag and self.headers.get("If-None-Match") == etag:
             self._send(304, None, b"", headers)

@@ -1,0 +1,278 @@
+"""govwatch's scheduler: one APScheduler job per source, each run a child `scrapy crawl`.
+
+    python scheduler.py [--db PATH] [--sources FILE]      (the same as `govwatch schedule`)
+
+- Interval (``every``) or cron schedules, time zone Asia/Shanghai unless the source sets one,
+  random jitter so that sources do not start together.
+- At most one crawl of a source at a time (max_instances=1), at most ``--max-concurrent`` crawls
+  at once (the executor's threads), missed runs coalesced into one.
+- The next run of each source is derived from the run log (crawler.schedules): a run missed
+  while the scheduler was down runs once at start-up.
+- sources.yaml is reloaded on SIGHUP and when its modification time changes; a bad edit keeps
+  the last good configuration and logs one clear error.
+- SIGTERM/SIGINT: no new crawls; running crawls are asked to finish, killed after ``--grace``
+  seconds, and recorded as interrupted.
+- One log line per run start and end, with its counts; the log file rotates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import os
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from crawler.runner import run_crawls
+from crawler.schedules import make_trigger, next_run, parse_time, spread
+from crawler.sources import Source, SourceError, load_sources
+from storage import StoreError, VersionStore
+
+logger = logging.getLogger("govwatch.scheduler")
+
+DEFAULT_TIMEOUT = 2 * 3600.0
+MISFIRE_GRACE = 3600
+
+
+class Scheduler:
+    def __init__(
+        self,
+        db_path: str | Path,
+        sources_path: str | Path,
+        *,
+        max_concurrent: int = 2,
+        timeout: float = DEFAULT_TIMEOUT,
+        grace: float = 30.0,
+        watch: float = 5.0,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        self.db_path = Path(db_path)
+        self.sources_path = Path(sources_path)
+        self.timeout = timeout
+        self.grace = grace
+        self.watch = watch
+        self.settings = settings or {}
+        self.sources: dict[str, Source] = {}
+        self.stopping = threading.Event()
+        self._mtime = 0.0
+        self._lock = threading.Lock()
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=max_concurrent)},
+            job_defaults={
+                "max_instances": 1,
+                "coalesce": True,
+                "misfire_grace_time": MISFIRE_GRACE,
+            },
+            timezone="Asia/Shanghai",
+        )
+
+    # -- configuration -----------------------------------------------------------------------
+
+    def load(self) -> None:
+        """First load: a bad file is fatal here (SourceError), later ones are not."""
+        self._mtime = self.sources_path.stat().st_mtime if self.sources_path.exists() else 0.0
+        sources = load_sources(self.sources_path)
+        with VersionStore(self.db_path) as store:
+            store.reap_stale_runs()
+            store.sync_sources(s.as_row() for s in sources.values())
+        self._apply(sources)
+
+    def reload(self) -> bool:
+        """Re-read sources.yaml; on error keep the running configuration."""
+        try:
+            self._mtime = self.sources_path.stat().st_mtime
+            sources = load_sources(self.sources_path)
+        except (OSError, SourceError) as exc:
+            logger.error(
+                "Reload refused, keeping the last good configuration: %(error)s", {"error": exc}
+            )
+            return False
+        self._apply(sources)
+        logger.info(
+            "Reloaded %(path)s: %(n)d sources", {"path": self.sources_path, "n": len(sources)}
+        )
+        return True
+
+    def _apply(self, sources: dict[str, Source]) -> None:
+        with self._lock:
+            wanted = {n: s for n, s in sources.items() if s.enabled}
+            for name in set(self.sources) - set(wanted):
+                if self.scheduler.get_job(name):
+                    self.scheduler.remove_job(name)
+                    logger.info("Job removed: %(source)s", {"source": name})
+            last = self._last_starts()
+            for name, source in wanted.items():
+                if self.sources.get(name) == source and self.scheduler.get_job(name):
+                    continue
+                when = next_run(source, last.get(name))
+                if when <= datetime.now(UTC):
+                    when = spread(when, source)
+                self.scheduler.add_job(
+                    self._job,
+                    make_trigger(source, start=when),
+                    args=[name],
+                    id=name,
+                    name=name,
+                    next_run_time=when,
+                    replace_existing=True,
+                )
+                logger.info(
+                    "Job %(source)s: %(schedule)s, next run %(when)s",
+                    {
+                        "source": name,
+                        "schedule": source.schedule or "daily",
+                        "when": when.isoformat(timespec="seconds"),
+                    },
+                )
+            self.sources = dict(sources)
+
+    def _last_starts(self) -> dict[str, datetime]:
+        with VersionStore(self.db_path) as store:
+            rows = store.db.query("select source, max(started_at) as at from runs group by source")
+            return {r["source"]: parse_time(r["at"]) for r in rows}
+
+    def _changed_on_disk(self) -> bool:
+        try:
+            return self.sources_path.stat().st_mtime != self._mtime
+        except OSError:
+            return False
+
+    # -- running -----------------------------------------------------------------------------
+
+    def _job(self, name: str) -> None:
+        if self.stopping.is_set():
+            return
+        source = self.sources.get(name)
+        if source is None:
+            return
+        logger.info("Run start: %(source)s", {"source": name})
+        try:
+            (run,) = run_crawls(
+                [name],
+                db_path=self.db_path,
+                sources_path=self.sources_path,
+                trigger="scheduled",
+                jobs=1,
+                settings=self.settings,
+                timeout=source.timeout or self.timeout,
+                stop=self.stopping,
+                grace=self.grace,
+            )
+        except Exception:  # one failing source never stops the others
+            logger.exception("Run of %(source)s failed to start", {"source": name})
+            return
+        logger.info(
+            "Run end: %(source)s run %(id)s %(outcome)s: %(pages)s pages, %(not_modified)s not "
+            "modified, %(new)s new, %(changed)s changed, %(removed)s removed, %(errors)s errors; "
+            "log %(log_path)s",
+            run,
+        )
+
+    def start(self) -> None:
+        self.load()
+        self.scheduler.start()
+
+    def run_forever(self) -> None:
+        """Start, then serve signals until SIGTERM/SIGINT."""
+        # handlers first: a signal that comes while jobs start must not kill the process
+        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=self.reload).start())
+        self.start()
+        logger.info(
+            "Scheduler started: %(n)d jobs, database %(db)s",
+            {"n": len(self.scheduler.get_jobs()), "db": self.db_path},
+        )
+        while not self.stopping.wait(self.watch):
+            if self._changed_on_disk():
+                self.reload()
+        self.stop()
+
+    def stop(self) -> None:
+        logger.info("Stopping: running crawls get %(grace)s s to finish", {"grace": self.grace})
+        self.stopping.set()
+        self.scheduler.shutdown(wait=True)
+        logger.info("Scheduler stopped")
+
+
+def setup_logging(log_file: Path | None, level: str = "INFO") -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                log_file, maxBytes=5 * 2**20, backupCount=5, encoding="utf-8"
+            )
+        )
+    logging.basicConfig(
+        level=level,
+        handlers=handlers,
+        force=True,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # "skipped: maximum number of running instances" is the no-overlap rule working, not news
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run every source on its schedule.")
+    parser.add_argument("--db", default=os.environ.get("GOVWATCH_DB", "data/govwatch.db"))
+    parser.add_argument("--sources", default=os.environ.get("GOVWATCH_SOURCES", "sources.yaml"))
+    parser.add_argument("--max-concurrent", type=int, default=2, help="crawls at once")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds a crawl may run unless its source sets timeout",
+    )
+    parser.add_argument(
+        "--grace", type=float, default=30.0, help="seconds running crawls get to finish on SIGTERM"
+    )
+    parser.add_argument(
+        "--log-file",
+        type=Path,
+        default=None,
+        help="rotating log file (default: logs/scheduler.log beside the db)",
+    )
+    parser.add_argument(
+        "-s",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="Scrapy setting for every crawl",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    setup_logging(args.log_file or Path(args.db).resolve().parent / "logs" / "scheduler.log")
+    settings = dict(o.split("=", 1) for o in args.overrides if "=" in o)
+    scheduler = Scheduler(
+        args.db,
+        args.sources,
+        max_concurrent=args.max_concurrent,
+        timeout=args.timeout,
+        grace=args.grace,
+        settings=settings,
+    )
+    try:
+        scheduler.run_forever()
+    except (SourceError, StoreError) as exc:
+        sys.stderr.write(f"govwatch: {exc}\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
