@@ -212,13 +212,35 @@ CHANGE_FIELDS = (
     "summary",
     "reviewed_at",
     "run_id",
+    "region",
+    "place",
+    "doc_type",
+    "report_year",
+    "issuer",
+    "report_id",
+    "report_relation",
+)
+KINDS = ["new", "changed", "removed", "restored"]
+VERSION_FIELDS = (
+    "id",
+    "fetched_at",
+    "title",
+    "published",
+    "text",
+    "meta",
+    "run_id",
+    "region",
+    "place",
+    "doc_type",
+    "report_year",
+    "issuer",
 )
 
 
 @main.command()
 @click.option("--since", help="Only changes since 7d, 12h, ... or a date.")
 @click.option("--source", help="Only this source.")
-@click.option("--kind", type=click.Choice(["new", "changed"]), help="Only this kind.")
+@click.option("--kind", type=click.Choice(KINDS), help="Only this kind.")
 @click.option("--unreviewed", is_flag=True, help="Only changes not yet marked reviewed.")
 @click.option("--limit", type=int, default=None, help="At most this many.")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines.")
@@ -334,21 +356,39 @@ def history(obj: Context, url: str, as_json: bool) -> None:
             except UnknownDocument:
                 raise click.ClickException(f"no document with url {url}") from None
     if as_json:
-        jsonl(
-            [
-                {
-                    k: v[k]
-                    for k in ("id", "fetched_at", "title", "published", "text", "meta", "run_id")
-                }
-                for v in versions
-            ]
-        )
+        jsonl([{k: v[k] for k in VERSION_FIELDS} for v in versions])
         return
     for v in versions:
         click.echo(
             f"v{v['id']}  {v['fetched_at']}  {v['title']}  published {v['published']}  "
             f"{len(v['text'])} chars"
         )
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one report a line.")
+@click.option("--limit", type=int, default=None)
+@pass_ctx
+def reports(obj: Context, as_json: bool, limit: int | None) -> None:
+    """Reports (region, year, type, title) with every copy found across sites."""
+    with obj.store() as store:
+        rows = store.reports(limit=limit)
+    if as_json:
+        jsonl(rows)
+        return
+    if not rows:
+        click.echo("No reports.")
+    for r in rows:
+        click.echo(
+            click.style(
+                f"#{r['id']} {r['region'] or '?'} {r['year'] or ''} {r['doc_type']}: {r['title']}",
+                bold=True,
+            )
+        )
+        for c in r["copies"]:
+            click.echo(
+                f"    {c['relation']:<8} {c['similarity']:.2f}  {c['source']:<18} {c['url']}"
+            )
 
 
 @main.command()

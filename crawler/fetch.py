@@ -12,19 +12,22 @@ from scrapy.http import Headers, TextResponse
 from scrapy.responsetypes import responsetypes
 
 from crawler import settings as defaults
+from crawler.charsets import decode_body
 from pipelines.extract import extract
 
 MAX_BYTES = defaults.DOWNLOAD_MAXSIZE
 
 
 def decode(body: bytes, url: str, headers: dict[str, str] | None = None) -> tuple[str, str]:
-    """``(text, encoding)`` of ``body``; ValueError when it is not a text page."""
+    """``(text, encoding)`` of ``body``, as a crawl decodes it; ValueError when it is not a
+    text page or cannot be decoded cleanly."""
     hdrs = Headers(headers or {})
     cls = responsetypes.from_args(headers=hdrs, url=url, body=body)
     if not issubclass(cls, TextResponse):
         raise ValueError("not an HTML page")
-    response = cls(url=url, body=body, headers=hdrs)
-    return response.text, response.encoding
+    ctype = hdrs.get(b"Content-Type")
+    decoded = decode_body(body, ctype.decode("latin-1") if ctype else None)
+    return decoded.text, decoded.encoding
 
 
 def read_input(item: str) -> tuple[bytes, str, dict[str, str]]:

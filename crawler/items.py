@@ -28,6 +28,9 @@ class DocumentItem:
     title: str | None = None
     published: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+    signature: bytes | None = None
+    shingles: int | None = None
 
     def __repr__(self) -> str:  # short: items appear in log lines
         return f"DocumentItem(url={self.url!r}, source={self.source!r}, title={self.title!r})"

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DropItem
 
 from crawler.items import DocumentItem
+from pipelines.classify import classify
 from pipelines.cleanup import clean_lines
 from pipelines.metadata import (
     clean_title,
@@ -35,6 +36,7 @@ from pipelines.metadata import (
     issuer_from_page,
 )
 from pipelines.normalize import normalize
+from pipelines.similar import signature
 
 if TYPE_CHECKING:
     from typing import Self
@@ -53,6 +55,9 @@ class Extracted:
     title: str | None
     published: str | None
     meta: dict[str, Any] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)  # region, place, doc_type, ...
+    signature: bytes | None = None
+    shingles: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,8 +96,15 @@ def extract(
     content: tuple[str, str] | None = None,
     ignore: tuple[str, ...] = (),
     min_chars: int = 20,
+    source_region: str | None = None,
+    source_category: str | None = None,
+    with_signature: bool = False,
 ) -> Extracted | None:
-    """Extract one page; ``None`` when nothing usable is found."""
+    """Extract one page; ``None`` when nothing usable is found.
+
+    Also classifies it (region, type, report year; pipelines.classify) and, with
+    ``with_signature``, computes its near-duplicate signature (pipelines.similar).
+    """
     import trafilatura
     from lxml import html as lxml_html
 
@@ -127,18 +139,28 @@ def extract(
         or date_from_title(raw_title)
         or date_from_opening(text)
     )
-    meta = {
-        "issuer": issuer_from_page(page_text),
-        "sitename": getattr(doc, "sitename", None),
-        "title_tag": tag,
-    }
-    return Extracted(
+    issuer = issuer_from_page(page_text)
+    meta = {"issuer": issuer, "sitename": getattr(doc, "sitename", None), "title_tag": tag}
+    norm_text = normalize(text, ignore)
+    facts = classify(
+        title,
+        text,
+        tag=tag,
+        published=published,
+        source_region=source_region,
+        source_category=source_category,
+    )
+    result = Extracted(
         text=text,
-        norm_text=normalize(text, ignore),
+        norm_text=norm_text,
         title=title,
         published=published,
         meta={k: v for k, v in meta.items() if v},
+        facts={**asdict(facts), "issuer": issuer},
     )
+    if with_signature:
+        result.signature, result.shingles = signature(norm_text)
+    return result
 
 
 def _visible_text(body: Any) -> str:
@@ -156,7 +178,14 @@ def _page_title(tree: Any) -> str | None:
 
 
 def _warm_up() -> None:
-    import trafilatura  # noqa: F401  (import once per worker, not per page)
+    """Import once per worker, not per page."""
+    import datasketch  # noqa: F401
+    import trafilatura  # noqa: F401
+
+    from crawler.chinese import frequent_characters, to_simplified
+
+    to_simplified("預熱")
+    frequent_characters()
 
 
 class ExtractPipeline:
@@ -203,7 +232,14 @@ class ExtractPipeline:
         if source.content is not None:
             sel = source.content
             content = ("css", sel.css) if sel.css else ("xpath", sel.xpath)
-        kwargs = {"content": content, "ignore": source.ignore, "min_chars": self.min_chars}
+        kwargs = {
+            "content": content,
+            "ignore": source.ignore,
+            "min_chars": self.min_chars,
+            "source_region": source.region,
+            "source_category": source.category,
+            "with_signature": True,
+        }
         result = await self._run(item, kwargs)
         item.html = ""  # the decoded page is not needed past this point
         if result is None:
@@ -212,6 +248,7 @@ class ExtractPipeline:
         item.text, item.norm_text = result.text, result.norm_text
         item.title, item.published = result.title, result.published
         item.meta = {**result.meta, "encoding": item.encoding}
+        item.facts, item.signature, item.shingles = result.facts, result.signature, result.shingles
         return item
 
     async def _run(self, item: DocumentItem, kwargs: dict[str, Any]) -> Extracted | None:

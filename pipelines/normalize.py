@@ -1,9 +1,10 @@
 """The form of a text that change detection compares.
 
-The stored version keeps the text as published; comparison uses ``normalize(text)``: Unicode
-NFKC (full-width and half-width forms fold together), volatile fragments removed (visit and read
-counters, "today is ..." clocks), per-source ``ignore`` patterns removed, and whitespace folded
-(none kept between Chinese characters, runs elsewhere become one space).
+The stored version keeps the text as published; comparison uses ``normalize(text)``: pinyin
+annotations removed (現(xiàn)在 -> 現在), Unicode NFKC (full-width and half-width forms fold
+together), Traditional characters folded to Simplified (OpenCC), volatile fragments removed
+(visit and read counters, "today is ..." clocks), per-source ``ignore`` patterns removed, and
+whitespace folded (none kept between Chinese characters, runs elsewhere become one space).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from functools import lru_cache, partial
+
+from crawler.chinese import strip_pinyin, to_simplified
 
 # Counters and clocks that change on every load without the document changing.
 VOLATILE_PATTERNS = (
@@ -45,7 +48,7 @@ def normalize(text: str, ignore: Iterable[str] = ()) -> str:
     user = _compile(tuple(ignore))
     if user is not None:  # as the user wrote it, against the page as published ...
         text = user.sub(" ", text)
-    text = unicodedata.normalize("NFKC", text)
+    text = to_simplified(unicodedata.normalize("NFKC", strip_pinyin(text)))
     for pattern in (_compile(VOLATILE_PATTERNS), user):  # ... and against the folded form
         if pattern is not None:
             text = pattern.sub(" ", text)

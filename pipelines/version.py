@@ -138,7 +138,8 @@ class VersionPipeline:
         return self.store.record(
             item.url, source=item.source, text=item.text, norm_text=item.norm_text,
             title=item.title, published=item.published, fetched_at=item.fetched_at,
-            run_id=self.run_id, meta=item.meta, body_hash=item.body_hash, **http,
+            run_id=self.run_id, meta=item.meta, body_hash=item.body_hash, facts=item.facts,
+            signature=item.signature, shingles=item.shingles, **http,
         )  # fmt: skip
 
     def _on_error(self, item: ErrorItem) -> None:

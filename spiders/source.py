@@ -16,6 +16,7 @@ from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 
+from crawler.charsets import UndecodablePage, decode_body
 from crawler.items import DocumentItem, ErrorItem
 from crawler.middlewares import RedirectLoopError, canonical
 
@@ -118,7 +119,18 @@ class SourceSpider(scrapy.Spider):
                 response.status,
             )
             return
-        yield self._item(response, html=response.text, encoding=response.encoding)
+        try:
+            decoded = decode_body(response.body, ctype.decode("latin-1"))
+        except UndecodablePage as exc:
+            yield self._error(response.url, "charset", str(exc), response.status)
+            return
+        if decoded.corrected:
+            self.crawler.stats.inc_value("govwatch/charset_corrected")
+            self.logger.info(
+                "Charset of %(url)s: declared %(declared)s, decoded as %(enc)s",
+                {"url": response.url, "declared": decoded.declared, "enc": decoded.encoding},
+            )
+        yield self._item(response, html=decoded.text, encoding=decoded.encoding)
 
     def _item(self, response: scrapy.http.Response, html: str, encoding: str) -> DocumentItem:
         return DocumentItem(

@@ -21,9 +21,12 @@ class ChangeLog(Connection):
     _CHANGE_SELECT = """
         select c.id, c.kind, d.url, d.source, v.title, v.published, c.detected_at,
                c.added, c.removed, c.modified, c.summary, c.run_id, c.reviewed_at,
-               c.version_id, c.previous_version_id, c.document_id
+               c.version_id, c.previous_version_id, c.document_id, c.same_as_version_id,
+               v.region, v.place, v.doc_type, v.report_year, v.issuer,
+               rc.report_id, rc.relation as report_relation
         from changes c join documents d on d.id = c.document_id
         join versions v on v.id = c.version_id
+        left join report_copies rc on rc.document_id = c.document_id
     """
 
     def changes(
@@ -88,7 +91,13 @@ class ChangeLog(Connection):
         rows = self.db["versions"].rows_where(
             "document_id = ?", [doc["id"]], order_by="id", limit=limit
         )
-        return [{**r, "meta": json.loads(r["meta"] or "{}")} for r in rows]
+        return [
+            {
+                **{k: v for k, v in r.items() if k != "signature"},
+                "meta": json.loads(r["meta"] or "{}"),
+            }
+            for r in rows
+        ]
 
     def version(self, version_id: int) -> dict[str, Any]:
         return self.db["versions"].get(version_id)

@@ -171,6 +171,49 @@ def m003_run_event_counts(db: Database) -> None:
             db["runs"].add_column(column, int, not_null_default=0)
 
 
+@migration
+def m004_facts_and_reports(db: Database) -> None:
+    """What each version is about, its near-duplicate signature, and reports across sites."""
+    versions = db["versions"]
+    for column, kind in (
+        ("region", str),
+        ("place", str),
+        ("doc_type", str),
+        ("report_year", int),
+        ("issuer", str),
+        ("signature", bytes),
+        ("shingles", int),
+    ):
+        if column not in versions.columns_dict:
+            versions.add_column(column, kind)
+    db["reports"].create(
+        {
+            "id": int,
+            "region": str,
+            "year": int,
+            "doc_type": str,
+            "title": str,
+            "document_id": int,
+            "created_at": str,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db["report_copies"].create(
+        {
+            "document_id": int,
+            "report_id": int,
+            "relation": str,
+            "similarity": float,
+            "linked_at": str,
+        },
+        pk="document_id",
+        foreign_keys=[("report_id", "reports", "id")],
+        if_not_exists=True,
+    )
+    db["report_copies"].create_index(["report_id"], if_not_exists=True)
+
+
 def ensure_schema(db: Database) -> None:
     """Bring ``db`` up to the newest schema; a no-op when it is there already.
 

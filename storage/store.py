@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .base import now_iso, text_hash
 from .diff import sentence_diff
 from .queries import ChangeLog
+from .reports import ReportIndex
 from .runs import RunLog
 
 if TYPE_CHECKING:
@@ -50,7 +51,10 @@ class Change:
     summary: str = ""
 
 
-class VersionStore(RunLog, ChangeLog):
+FACTS = ("region", "place", "doc_type", "report_year", "issuer")
+
+
+class VersionStore(RunLog, ChangeLog, ReportIndex):
     """SQLite store of sources, documents, versions, changes, runs and errors.
 
     ``sentence_key`` normalises a sentence (and the title) before comparison (storage.diff).
@@ -122,8 +126,16 @@ class VersionStore(RunLog, ChangeLog):
         etag: str | None = None,
         last_modified: str | None = None,
         body_hash: str | None = None,
+        facts: dict[str, Any] | None = None,
+        signature: bytes | None = None,
+        shingles: int | None = None,
     ) -> Change:
-        """Record one good fetch of ``url`` (see the module docstring for the outcomes)."""
+        """Record one good fetch of ``url`` (see the module docstring for the outcomes).
+
+        ``facts`` (region, place, doc_type, report_year, issuer) and the near-duplicate
+        ``signature`` are stored with a new version; the signature links it to a report.
+        """
+        facts = {k: (facts or {}).get(k) for k in FACTS}
         at = fetched_at or now_iso()
         norm_text = text if norm_text is None else norm_text
         new_hash = self._compare_hash(title, norm_text)
@@ -133,6 +145,7 @@ class VersionStore(RunLog, ChangeLog):
             "fetched_at": at, "run_id": run_id, "title": title, "published": published,
             "text": text, "text_hash": text_hash(text), "norm_text": norm_text,
             "norm_hash": new_hash, "meta": json.dumps(meta or {}, ensure_ascii=False),
+            **facts, "signature": signature, "shingles": shingles,
         }  # fmt: skip
         with self._write() as db:
             doc = self.document(url)
@@ -154,6 +167,12 @@ class VersionStore(RunLog, ChangeLog):
                 version_id = db["versions"].insert({"document_id": doc_id, **version}).last_pk
                 db["documents"].update(doc_id, {"latest_version_id": version_id})
                 summary = f"new: {title or '(untitled)'} ({len(text)} chars)"
+                link = self._link_report(db, doc_id, url, facts, signature, shingles, title)
+                if link and link["relation"] != "first":
+                    summary += (
+                        f"; also published at {link['match_url']} ({link['relation']} "
+                        f"of report #{link['report_id']})"
+                    )
                 diff = sentence_diff("", text, self.sentence_key)
                 return self._log(db, "new", doc_id, version_id, None, run_id, at, summary, diff)
             latest = db["versions"].get(doc["latest_version_id"])
@@ -187,6 +206,7 @@ class VersionStore(RunLog, ChangeLog):
                 **seen, **http, "latest_version_id": version_id, "status": "active",
                 "suspect_hash": None, "suspect_count": 0,
             })  # fmt: skip
+            self._link_report(db, doc["id"], url, facts, signature, shingles, title)
             kind = "restored" if doc["status"] == "removed" else "changed"
             diff = sentence_diff(latest["text"], text, self.sentence_key)
             summary = diff.summary()

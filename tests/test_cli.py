@@ -170,4 +170,4 @@ def test_demo(tmp_path):
     with VersionStore(tmp_path / "data" / "demo.db") as store:
         changed = store.changes(kind="changed")
         assert len(changed) == 2
-        assert len(store.changes(kind="new")) == 15
+        assert len(store.changes(kind="new")) == len(SampleSite().docs)

@@ -118,6 +118,46 @@ def mirror_doc() -> Doc:
     )
 
 
+def changshu_doc() -> Doc:
+    """The 常熟 2024 report as the official portal publishes it: the mirror's text in
+    Simplified characters without the pinyin annotations (the same report, other script)."""
+    from crawler.chinese import strip_pinyin, to_simplified
+
+    mirror = mirror_doc()
+    body = [to_simplified(strip_pinyin(p)) for p in mirror.paragraphs]
+    return Doc(
+        "/changshu/art/2024/1/9/art_7_1.html",
+        "changshu",
+        "2024年常熟市政府工作报告",
+        body,
+        "2024-01-09 16:20",
+        {"issuer": "常熟市人民政府"},
+    )
+
+
+def wuzhong_doc() -> Doc:
+    """The whole 吴中 2025 report on an official portal, of which the aggregator republished
+    the 2025 targets part. Only that part is real text; the review before it is made of other
+    seed paragraphs, standing in for the part the aggregator left out."""
+    targets = aggregator_doc().paragraphs
+    review = [p for p in paragraph_pool() if "吴中" not in p][:40]
+    body = [
+        "——2025年1月6日在苏州市吴中区第五届人民代表大会第五次会议上",
+        "各位代表：",
+        "一、2024年工作回顾",
+        *review,
+        *targets,
+    ]
+    return Doc(
+        "/wuzhong/art/2025/1/10/art_9_1.html",
+        "wuzhong",
+        "2025年吴中区政府工作报告",
+        body,
+        "2025-01-10 09:00",
+        {"issuer": "吴中区人民政府"},
+    )
+
+
 def docshare_doc() -> Doc:
     lines = _lines(seed("docshare.txt"))
     start = lines.index("太仓市2023年政府工作报告")

@@ -39,6 +39,45 @@ BROKEN_LINKS = (
 )
 
 
+def _charset_page(text: str, declared: str, encoding: str) -> bytes:
+    paras = "".join(f"<p>{P.esc(p)}</p>" for p in text.splitlines() if p.strip())
+    meta = f'<meta charset="{declared}">' if declared else ""
+    return (
+        f"<html><head>{meta}<title>字符集测试</title></head><body>"
+        f'<div class="content">{paras}</div></body></html>'
+    ).encode(encoding, "ignore")
+
+
+# path -> (text seed, <meta> charset, real encoding, Content-Type header)
+CHARSET_CASES = {
+    "gbk-meta-only": ("wujiang", "gb2312", "gb18030", "text/html"),
+    "utf8-declared-gbk": ("wujiang", "gbk", "utf-8", "text/html"),
+    "gbk-declared-utf8": ("wujiang", "utf-8", "gb18030", "text/html; charset=utf-8"),
+    "big5": ("mirror", "big5", "big5hkscs", "text/html"),
+    "big5-declared-gbk": ("mirror", "gbk", "big5hkscs", "text/html; charset=gbk"),
+    "latin1-header-gbk": ("wujiang", "", "gb18030", "text/html; charset=iso-8859-1"),
+    "utf8-bom-header-gbk": ("wujiang", "", "utf-8-sig", "text/html; charset=gbk"),
+    "undeclared-gbk": ("wujiang", "", "gb18030", "text/html"),
+}
+
+
+def _charsets(path: str) -> tuple[int, str, bytes, dict[str, str]] | None:
+    if path == "/charset/list.html":
+        links = "".join(f'<li><a href="/charset/{c}.html">{c}</a></li>' for c in CHARSET_CASES)
+        links += '<li><a href="/charset/binary-garbage.html">garbage</a></li>'
+        body = f'<html><body><ul class="list">{links}</ul></body></html>'.encode()
+        return 200, "text/html; charset=utf-8", body, {}
+    if path == "/charset/binary-garbage.html":
+        return 200, "text/html", bytes(range(128, 256)) * 40, {}
+    name = path.removeprefix("/charset/").removesuffix(".html")
+    if name not in CHARSET_CASES:
+        return None
+    seed_name, declared, encoding, ctype = CHARSET_CASES[name]
+    seed = {"wujiang": "wujiang_portal.txt", "mirror": "traditional_mirror.txt"}[seed_name]
+    text = "\n".join(P.seed(seed).splitlines()[5:40])
+    return 200, ctype, _charset_page(text, declared, encoding), {}
+
+
 def _broken(path: str) -> tuple[int, str, bytes, dict[str, str]] | None:
     """Pages that go wrong in the ways real sites do (for the bad-input tests)."""
     if path == "/broken/list.html":
@@ -64,7 +103,14 @@ class SampleSite:
     def __init__(self, generated: int = 0) -> None:
         invest = P.invest_docs()
         self.docs: dict[str, P.Doc] = {d.path: d for d in invest}
-        for d in [*P.wujiang_docs(invest), P.aggregator_doc(), P.mirror_doc(), P.docshare_doc()]:
+        others = [
+            P.aggregator_doc(),
+            P.mirror_doc(),
+            P.docshare_doc(),
+            P.changshu_doc(),
+            P.wuzhong_doc(),
+        ]
+        for d in [*P.wujiang_docs(invest), *others]:
             self.docs[d.path] = d
         self.generated = generated
         self.removed: set[str] = set()
@@ -221,6 +267,26 @@ class SampleSite:
                 "links": {"css": "ul.list a"},
                 "schedule": {"every": "1d"},
             },
+            {
+                "name": "sample_changshu",
+                "title": "常熟市人民政府 政府工作报告",
+                "region": "常熟市",
+                "category": "work_report",
+                "start_urls": [f"{b}/changshu/col/index.html"],
+                "links": {"css": "ul.list a"},
+                "content": "#zoom",
+                "schedule": {"every": "1d"},
+            },
+            {
+                "name": "sample_wuzhong",
+                "title": "吴中区人民政府 政府工作报告",
+                "region": "吴中区",
+                "category": "work_report",
+                "start_urls": [f"{b}/wuzhong/col/index.html"],
+                "links": {"css": "ul.list a"},
+                "content": "#zoom",
+                "schedule": {"every": "1d"},
+            },
         ]
         if self.generated:
             entries.append(
@@ -249,6 +315,18 @@ class SampleSite:
             "links": {"css": "ul.list a"},
         }
 
+    def charset_source(self, base: str | None = None) -> dict[str, Any]:
+        """A source whose pages declare their charset wrongly, or not at all."""
+        b = base or self.base_url
+        return {
+            "name": "sample_charsets",
+            "title": "字符集",
+            "region": "苏州市",
+            "category": "other",
+            "start_urls": [f"{b}/charset/list.html"],
+            "links": {"css": "ul.list a"},
+        }
+
     def sources_yaml(self, base: str | None = None, **settings: Any) -> str:
         import yaml
 
@@ -270,7 +348,7 @@ class SampleSite:
             if self.maintenance.get(path):
                 self.maintenance[path] -= 1
                 return 200, "text/html; charset=utf-8", P.MAINTENANCE.encode(), {}
-        broken = _broken(path)
+        broken = _broken(path) or (_charsets(path) if path.startswith("/charset/") else None)
         if broken is not None:
             return broken
         route = self._route(path)
@@ -311,6 +389,8 @@ class SampleSite:
             return P.render_invest_doc(doc, titles, self.volatile, stamp), "utf-8"
         renderers = {
             "wujiang": (P.render_wujiang_doc, "gb18030"),
+            "changshu": (P.render_wujiang_doc, "gb18030"),
+            "wuzhong": (P.render_wujiang_doc, "gb18030"),
             "bxw": (P.render_aggregator_doc, "utf-8"),
             "mirror": (P.render_mirror_doc, "utf-8"),
             "docshare": (P.render_docshare_doc, "utf-8"),
@@ -323,6 +403,8 @@ class SampleSite:
             "/bxw/baogao/huadong/": ("政府工作报告_华东_博县网", "bxw"),
             "/mirror/": ("政府工作報告", "mirror"),
             "/docshare/list.html": ("政府工作报告 文档", "docshare"),
+            "/changshu/col/index.html": ("政府工作报告_常熟市人民政府", "changshu"),
+            "/wuzhong/col/index.html": ("政府工作报告_吴中区人民政府", "wuzhong"),
         }
         if path in lists:
             title, site = lists[path]

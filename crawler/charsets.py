@@ -1,0 +1,87 @@
+"""Decoding pages whose declared charset may be wrong.
+
+Declarations are trusted in this order: the HTTP header, the byte-order mark, then
+``<meta charset>`` (w3lib maps GB2312 and GBK to GB18030). Each declared charset and UTF-8,
+GB18030 and Big5-HKSCS are tried strictly (no replacement characters), and each result is
+scored for how much it reads like Chinese (crawler.chinese.plausibility, minus Latin-1
+mojibake marks). The most trusted declaration that decodes wins unless another charset reads
+clearly better (by MARGIN): then the declaration was wrong. A body that nothing decodes
+cleanly, or that has no declaration and no readable decoding, raises ``UndecodablePage``: an
+error of the run, never a version with U+FFFD or mojibake in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from w3lib.encoding import (
+    html_body_declared_encoding,
+    http_content_type_encoding,
+    read_bom,
+    resolve_encoding,
+)
+
+from crawler.chinese import plausibility
+
+FALLBACKS = ("utf-8", "gb18030", "big5hkscs")
+PLAUSIBLE = 0.5  # real Chinese text scores about 0.9, mojibake below 0.2
+MARGIN = 0.3  # another charset must read this much better to overrule a declaration
+MOJIBAKE_MARKS = "ÃÂâ€¤¥¦§¨©ª«¬®¯°±²³´µ¶·¸¹º»¼½¾¿ÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝÞß"
+
+
+class UndecodablePage(ValueError):
+    """No charset decodes the body cleanly."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    encoding: str
+    declared: str | None  # what the page said, if anything
+    corrected: bool  # the declaration was wrong (or missing) and another charset was used
+
+
+def _canonical(name: str | None) -> str | None:
+    if not name:
+        return None
+    resolved = resolve_encoding(name)
+    return {"big5": "big5hkscs", "cp950": "big5hkscs"}.get(resolved or "", resolved)
+
+
+def _latin_garbage(text: str) -> float:
+    """Share of Latin-1 punctuation/letters typical of GBK or UTF-8 bytes read as Latin-1."""
+    sample = text[:20000]
+    return sum(ch in MOJIBAKE_MARKS for ch in sample) / max(1, len(sample))
+
+
+def _score(text: str) -> float:
+    han = plausibility(text)
+    base = 1.0 if han is None else han
+    return base - 5 * _latin_garbage(text)
+
+
+def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
+    header = _canonical(http_content_type_encoding(content_type) if content_type else None)
+    bom, _ = read_bom(body)
+    meta = _canonical(html_body_declared_encoding(body[:4096]))
+    declared = list(dict.fromkeys(e for e in (header, _canonical(bom), meta) if e))
+    scored: dict[str, tuple[float, str]] = {}
+    for encoding in dict.fromkeys([*declared, *FALLBACKS]):
+        try:
+            text = body.decode(encoding).removeprefix("\ufeff")
+        except (UnicodeDecodeError, LookupError):
+            continue
+        scored[encoding] = (_score(text), text)
+    if not scored:
+        raise UndecodablePage(
+            f"no charset decodes this page cleanly (tried "
+            f"{', '.join(dict.fromkeys([*declared, *FALLBACKS]))})"
+        )
+    best = max(scored, key=lambda e: scored[e][0])
+    trusted = next((e for e in declared if e in scored), None)
+    if trusted is not None and scored[best][0] - scored[trusted][0] < MARGIN:
+        best = trusted  # the page's own declaration, unless another reads clearly better
+    elif trusted is None and scored[best][0] < PLAUSIBLE / 2:
+        raise UndecodablePage("no declared charset, and no charset gives readable text")
+    first = declared[0] if declared else None
+    return Decoded(scored[best][1], best, first, corrected=best != first)
