@@ -28,6 +28,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/crawl_bench.py
 	$(BIN)/python bench/mutation_bench.py
+	$(BIN)/python bench/extract_bench.py
 
 clean:
 	rm -rf $(VENV) data/demo.db data/demo.db-* data/demo-sources.yaml
