@@ -28,9 +28,10 @@ from pipelines.extract import extract  # noqa: E402
 
 # path, expected title, date, region, type
 PAGES = [
-    ("/invest/news/1001.html", "香港苏州商会成立 搭建苏港产业科技文化合作新平台", "2025-07-16", "苏州市",
-     "investment_news"),
-    ("/invest/news/1002.html", "2018年太仓市人民政府工作报告", "2025-07-16", "太仓市", "work_report"),
+    ("/invest/news/1001.html", "香港苏州商会成立 搭建苏港产业科技文化合作新平台", "2025-07-16",
+     "苏州市", "investment_news"),
+    ("/invest/news/1002.html", "2018年太仓市人民政府工作报告", "2025-07-16", "太仓市",
+     "work_report"),
     ("/wujiang/art/2019/1/30/art_8_1.html", "吴江区2019年政府工作报告", "2019-01-30", "吴江区",
      "work_report"),
     ("/bxw/baogao/huadong/12083.html", "(江苏省)苏州市吴中区人民政府工作报告(2025年1月6日)",
