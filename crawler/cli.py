@@ -6,6 +6,7 @@ are shown as one line and a non-zero exit code.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
@@ -493,6 +494,81 @@ def runs(obj: Context, source: str | None, limit: int, with_errors: bool, as_jso
         click.echo(f"#{r['id']:<5} {r['started_at']}  {_run_line(r)}")
         for e in errors.get(r["id"], []):
             click.echo(f"        {e['kind']}: {e['url']} {e['message']}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8700, show_default=True)
+@pass_ctx
+def serve(obj: Context, host: str, port: int) -> None:
+    """The review web UI (change log, diffs, versions, reports, search, Atom feed)."""
+    from crawler.web import serve as serve_app
+
+    obj.store().close()  # one clear error now if the database cannot be opened
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(
+            f"Warning: serving on {host}: anyone who reaches this address can read the "
+            "change log and mark changes reviewed (there is no login).",
+            err=True,
+        )
+    click.echo(f"govwatch at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    serve_app(obj.db_path, host, port)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines.")
+@pass_ctx
+def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
+    """Full-text search of the latest versions (Chinese substrings, 2+ characters)."""
+    from pipelines.normalize import normalize
+
+    with obj.store() as store:
+        hits = store.search(query, normalise=normalize, limit=limit)
+    if as_json:
+        jsonl(hits)
+        return
+    if not hits:
+        click.echo("No documents match.")
+    for h in hits:
+        click.echo(
+            click.style(f"{h['title'] or h['url']}", bold=True)
+            + f"  [{h['region'] or ''} {h['source']}]  {h['url']}"
+        )
+        click.echo(f"    {h['match'][:160]}")
+
+
+@main.command()
+@click.argument("what", type=click.Choice(["changes", "documents", "reports"]))
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
+@click.option("--since", help="Only changes since 7d, 12h, ... or a date (changes only).")
+@click.option("--bom", is_flag=True, help="Start CSV with a UTF-8 BOM (for Excel).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default="-",
+    help="File to write (default: standard output).",
+)
+@pass_ctx
+def export(obj: Context, what: str, fmt: str, since: str | None, bom: bool, output: str) -> None:
+    """Export changes, documents or reports as CSV or JSON Lines (UTF-8)."""
+    from crawler.export import export_rows, write_rows
+
+    with obj.store() as store:
+        rows = export_rows(store, what, parse_since(since))
+    buffer = io.StringIO(newline="")
+    write_rows(rows, fmt, buffer)
+    data = ("\ufeff" if bom and fmt == "csv" else "") + buffer.getvalue()
+    if output == "-":
+        sys.stdout.buffer.write(data.encode("utf-8"))
+    else:
+        Path(output).write_bytes(data.encode("utf-8"))
+    if output != "-":
+        click.echo(f"{len(rows)} {what} written to {output}", err=True)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})

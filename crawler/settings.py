@@ -14,6 +14,11 @@ Settings of our own (prefix = component):
     VERSIONS_SHRINK_GUARD  a text shorter by more than this share is held as a suspect
     VERSIONS_MISSES_TO_REMOVE  consecutive 404/410 answers before a document is "removed"
     VERSIONS_KEEP_ERRORS_DAYS  error rows older than this are pruned when a run starts
+    NOTIFY_ENABLED         send run digests to the notify: rules of sources.yaml
+    NOTIFY_BASE_URL        where `govwatch serve` is reachable, for links in digests
+                           (env GOVWATCH_BASE_URL)
+    NOTIFY_RETRIES         attempts per digest in a run (a failed one is retried next run)
+    NOTIFY_RETRY_PAUSE     seconds before the second attempt (doubling after)
 """
 
 import os
@@ -30,6 +35,10 @@ VERSIONS_PROGRESS_INTERVAL = 2.0
 VERSIONS_SHRINK_GUARD = 0.7
 VERSIONS_MISSES_TO_REMOVE = 2
 VERSIONS_KEEP_ERRORS_DAYS = 90
+NOTIFY_ENABLED = True
+NOTIFY_BASE_URL = os.environ.get("GOVWATCH_BASE_URL", "http://127.0.0.1:8700")
+NOTIFY_RETRIES = 3
+NOTIFY_RETRY_PAUSE = 1.0
 EXTRACT_WORKERS = 1
 EXTRACT_MIN_CHARS = 20
 LIST_MAX_PAGES = 50

@@ -37,6 +37,7 @@ KNOWN_KEYS = (
     "enabled",
     "max_pages",
     "timeout",
+    "notify",
 )
 SCHEDULE_KEYS = {"every", "cron", "timezone", "jitter"}  # fmt: skip
 
@@ -270,6 +271,9 @@ def parse_source(raw: Any, index: int = 0, path: str = "sources.yaml") -> Source
             if close:
                 raise c.fail(str(key), f"unknown field (did you mean '{close[0]}'?)")
     name = c.text("name")
+    from crawler.notify import parse_rules  # here: crawler.notify uses SourceError
+
+    parse_rules(raw.get("notify"), c.where)
     if not NAME_RE.match(name):
         raise c.fail("name", f"{name!r} must be an ASCII slug: a-z, 0-9, '_' or '-'")
     title, region = c.text("title"), c.text("region")  # checked in the documented order
@@ -314,6 +318,9 @@ def parse_source(raw: Any, index: int = 0, path: str = "sources.yaml") -> Source
 def parse_sources(data: Any, path: str = "sources.yaml") -> dict[str, Source]:
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         raise SourceError(f"{path}: must be a mapping with a 'sources:' list")
+    from crawler.notify import parse_rules
+
+    parse_rules(data.get("notify"), f"{path}: notify")
     sources: dict[str, Source] = {}
     for i, raw in enumerate(data["sources"]):
         source = parse_source(raw, i, path)

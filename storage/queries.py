@@ -29,35 +29,55 @@ class ChangeLog(Connection):
         left join report_copies rc on rc.document_id = c.document_id
     """
 
-    def changes(
-        self,
-        *,
-        since: str | None = None,
-        source: str | None = None,
-        kind: str | None = None,
-        unreviewed: bool = False,
-        limit: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """The change log, newest first."""
+    # filter name -> SQL condition on the change log's joined row
+    _FILTERS = {
+        "since": "c.detected_at >= ?", "until": "c.detected_at < ?", "source": "d.source = ?",
+        "kind": "c.kind = ?", "region": "v.region = ?", "doc_type": "v.doc_type = ?",
+    }  # fmt: skip
+
+    def _where(self, filters: dict[str, Any]) -> tuple[str, list[Any]]:
         where, args = [], []
-        if since:
-            where.append("c.detected_at >= ?")
-            args.append(since)
-        if source:
-            where.append("d.source = ?")
-            args.append(source)
-        if kind:
-            where.append("c.kind = ?")
-            args.append(kind)
-        if unreviewed:
-            where.append("c.reviewed_at is null")
-        sql = self._CHANGE_SELECT
-        if where:
-            sql += " where " + " and ".join(where)
-        sql += " order by c.detected_at desc, c.id desc"
+        for name, value in filters.items():
+            if value in (None, ""):
+                continue
+            if name == "unreviewed":
+                where.append("c.reviewed_at is null" if value else "1")
+            elif name == "reviewed":
+                where.append("c.reviewed_at is not null" if value else "c.reviewed_at is null")
+            else:
+                where.append(self._FILTERS[name])
+                args.append(value)
+        return (" where " + " and ".join(where)) if where else "", args
+
+    def changes(
+        self, *, limit: int | None = None, offset: int = 0, **filters: Any
+    ) -> list[dict[str, Any]]:
+        """The change log, newest first. Filters: since, until (ISO times), source, kind,
+        region, doc_type, unreviewed (bool), reviewed (True, False or None for both)."""
+        where, args = self._where(filters)
+        sql = self._CHANGE_SELECT + where + " order by c.detected_at desc, c.id desc"
         if limit:
-            sql += f" limit {int(limit)}"
+            sql += f" limit {int(limit)} offset {int(offset)}"
         return list(self.db.query(sql, args))
+
+    def count_changes(self, **filters: Any) -> int:
+        where, args = self._where(filters)
+        sql = (
+            "select count(*) from changes c join documents d on d.id = c.document_id "
+            "join versions v on v.id = c.version_id" + where
+        )
+        return self.db.execute(sql, args).fetchone()[0]
+
+    def facets(self) -> dict[str, list[str]]:
+        """Values present for the change-log filters (for a form's choices)."""
+        q = {
+            "source": "select distinct source from documents order by 1",
+            "region": "select distinct region from versions where region is not null order by 1",
+            "doc_type": "select distinct doc_type from versions where doc_type is not null "
+                        "order by 1",
+            "kind": "select distinct kind from changes order by 1",
+        }  # fmt: skip
+        return {k: [r[0] for r in self.db.execute(sql)] for k, sql in q.items()}
 
     def change(self, change_id: int) -> dict[str, Any]:
         rows = list(self.db.query(self._CHANGE_SELECT + " where c.id = ?", [change_id]))

@@ -214,6 +214,40 @@ def m004_facts_and_reports(db: Database) -> None:
     db["report_copies"].create_index(["report_id"], if_not_exists=True)
 
 
+@migration
+def m005_search_and_notifications(db: Database) -> None:
+    """Full-text search over latest versions (FTS5 trigram: Chinese substrings match) and the
+    log of notifications sent or still to send."""
+    db.execute(
+        "create virtual table if not exists search using fts5("
+        "document_id unindexed, title, body, tokenize='trigram')"
+    )
+    db.execute(
+        "insert into search (document_id, title, body) select d.id, v.title, v.norm_text "
+        "from documents d join versions v on v.id = d.latest_version_id"
+    )
+    db["notifications"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "source": str,
+            "target": str,
+            "url_hash": str,
+            "title": str,
+            "body": str,
+            "status": str,
+            "attempts": int,
+            "last_error": str,
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        defaults={"attempts": 0},
+        if_not_exists=True,
+    )
+    db["notifications"].create_index(["status"], if_not_exists=True)
+
+
 def ensure_schema(db: Database) -> None:
     """Bring ``db`` up to the newest schema; a no-op when it is there already.
 

@@ -30,6 +30,7 @@ from .diff import sentence_diff
 from .queries import ChangeLog
 from .reports import ReportIndex
 from .runs import RunLog
+from .search import SearchIndex
 
 if TYPE_CHECKING:
     import os
@@ -54,7 +55,7 @@ class Change:
 FACTS = ("region", "place", "doc_type", "report_year", "issuer")
 
 
-class VersionStore(RunLog, ChangeLog, ReportIndex):
+class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
     """SQLite store of sources, documents, versions, changes, runs and errors.
 
     ``sentence_key`` normalises a sentence (and the title) before comparison (storage.diff).
@@ -166,6 +167,7 @@ class VersionStore(RunLog, ChangeLog, ReportIndex):
                 )
                 version_id = db["versions"].insert({"document_id": doc_id, **version}).last_pk
                 db["documents"].update(doc_id, {"latest_version_id": version_id})
+                self._index(db, doc_id, title, norm_text)
                 summary = f"new: {title or '(untitled)'} ({len(text)} chars)"
                 link = self._link_report(db, doc_id, url, facts, signature, shingles, title)
                 if link and link["relation"] != "first":
@@ -207,6 +209,7 @@ class VersionStore(RunLog, ChangeLog, ReportIndex):
                 "suspect_hash": None, "suspect_count": 0,
             })  # fmt: skip
             self._link_report(db, doc["id"], url, facts, signature, shingles, title)
+            self._index(db, doc["id"], title, norm_text)
             kind = "restored" if doc["status"] == "removed" else "changed"
             diff = sentence_diff(latest["text"], text, self.sentence_key)
             summary = diff.summary()

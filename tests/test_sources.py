@@ -122,9 +122,17 @@ def test_missing_file(tmp_path):
 
 
 def test_unknown_extra_keys_are_kept(tmp_path):
-    text = mutate(notify={"url": "json://127.0.0.1"})
+    text = mutate(owner={"team": "招商组"})
     source = load_sources(write(tmp_path, text))["wujiang_reports"]
-    assert source.extra == {"notify": {"url": "json://127.0.0.1"}}
+    assert source.extra == {"owner": {"team": "招商组"}}
+
+
+def test_notify_rules_are_validated(tmp_path):
+    good = mutate(notify=[{"urls": ["json://127.0.0.1:9/hook"], "kinds": ["new"]}])
+    assert load_sources(write(tmp_path, good))["wujiang_reports"]
+    bad = mutate(notify=[{"kinds": ["new"]}])
+    with pytest.raises(SourceError, match=r"field 'notify\[0\]': needs urls"):
+        load_sources(write(tmp_path, bad))
 
 
 @pytest.mark.parametrize(
