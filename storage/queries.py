@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from .base import Connection, now_iso
 
@@ -30,7 +30,7 @@ class ChangeLog(Connection):
     """
 
     # filter name -> SQL condition on the change log's joined row
-    _FILTERS = {
+    _FILTERS: ClassVar[dict[str, str]] = {
         "since": "c.detected_at >= ?", "until": "c.detected_at < ?", "source": "d.source = ?",
         "kind": "c.kind = ?", "region": "v.region = ?", "doc_type": "v.doc_type = ?",
     }  # fmt: skip

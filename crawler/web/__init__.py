@@ -6,7 +6,7 @@ Atom feed. Server-side rendering with Flask; no front-end build step.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
