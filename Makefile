@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install demo test lint bench clean
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install browser demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,9 +19,17 @@ install: $(STAMP)
 demo: install
 	$(BIN)/govwatch demo
 
+# The web UI tests drive a real Chromium: Debian's chromium, chromium-driver and a CJK font.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+	    && fc-list 2>/dev/null | grep -qiE 'wqy|noto.*cjk'; then :; else \
+	  echo "Installing chromium, chromium-driver and fonts-wqy-microhei (Debian packages)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    chromium chromium-driver fonts-wqy-microhei >/dev/null; fi
+
 # pytest exits 5 when it collects no test: that fails here like any other non-zero code.
-test: install
-	$(BIN)/python -m pytest -q
+test: install browser
+	$(BIN)/python -m pytest -q -n 2
 
 lint: install
 	$(BIN)/ruff check .
