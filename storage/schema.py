@@ -223,7 +223,8 @@ def m005_search_and_notifications(db: Database) -> None:
         "document_id unindexed, title, body, tokenize='trigram')"
     )
     db.execute(
-        "insert into search (document_id, title, body) select d.id, v.title, v.norm_text "
+        "insert into search (rowid, document_id, title, body) "
+        "select d.id, d.id, v.title, v.norm_text "
         "from documents d join versions v on v.id = d.latest_version_id"
     )
     db["notifications"].create(
@@ -246,6 +247,18 @@ def m005_search_and_notifications(db: Database) -> None:
         if_not_exists=True,
     )
     db["notifications"].create_index(["status"], if_not_exists=True)
+
+
+@migration
+def m006_review_indexes(db: Database) -> None:
+    """Indexes for the review UI's filters and their choices at tens of thousands of changes."""
+    for table, columns in (
+        ("versions", ["region"]),
+        ("versions", ["doc_type"]),
+        ("changes", ["kind", "detected_at"]),
+        ("changes", ["reviewed_at"]),
+    ):
+        db[table].create_index(columns, if_not_exists=True)
 
 
 def ensure_schema(db: Database) -> None:

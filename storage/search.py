@@ -21,11 +21,12 @@ if TYPE_CHECKING:
 
 class SearchIndex(Connection):
     def _index(self, db: Database, doc_id: int, title: str | None, norm_text: str) -> None:
-        db.execute("delete from search where document_id = ?", [doc_id])
+        # rowid is the document id: a lookup, where the unindexed column would be a full scan
+        db.execute("delete from search where rowid = ?", [doc_id])
         key = self.sentence_key or (lambda t: t)
         db.execute(
-            "insert into search (document_id, title, body) values (?, ?, ?)",
-            [doc_id, key(title or ""), norm_text],
+            "insert into search (rowid, document_id, title, body) values (?, ?, ?, ?)",
+            [doc_id, doc_id, key(title or ""), norm_text],
         )
 
     def search(

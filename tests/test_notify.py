@@ -27,8 +27,13 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 ok = len(receiver.requests) >= receiver.failures
-                receiver.requests.append({"ok": ok, "body": json.loads(body or b"{}"),
-                                          "auth": self.headers.get("Authorization")})
+                receiver.requests.append(
+                    {
+                        "ok": ok,
+                        "body": json.loads(body or b"{}"),
+                        "auth": self.headers.get("Authorization"),
+                    }
+                )
                 self.send_response(200 if ok else 500)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -67,8 +72,9 @@ def receiver():
 
 
 def crawl(db, sources, name="sample_invest"):
-    result = scrapy_crawl(name, db, sources, NOTIFY_RETRY_PAUSE="0.2",
-                          NOTIFY_BASE_URL="http://127.0.0.1:8700")
+    result = scrapy_crawl(
+        name, db, sources, NOTIFY_RETRY_PAUSE="0.2", NOTIFY_BASE_URL="http://127.0.0.1:8700"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return result
 
@@ -76,8 +82,9 @@ def crawl(db, sources, name="sample_invest"):
 def test_digest_delivered_once_per_run_with_retry_on_500(site, tmp_path, db_path, receiver):
     hook = receiver(failures=1)
     entry = site.sources()[0]
-    entry["notify"] = [{"urls": [hook.url], "kinds": ["new", "changed"],
-                        "keywords": ["政府工作报告", "签约"]}]
+    entry["notify"] = [
+        {"urls": [hook.url], "kinds": ["new", "changed"], "keywords": ["政府工作报告", "签约"]}
+    ]
     sources = write_sources(tmp_path / "s.yaml", [entry])
     first = crawl(db_path, sources)
     assert len(hook.requests) == 2  # a 500, then the retry went through
@@ -103,8 +110,9 @@ def test_digest_delivered_once_per_run_with_retry_on_500(site, tmp_path, db_path
     assert len(hook.delivered) == 2
 
 
-def test_failed_notification_never_fails_the_crawl_and_is_retried(site, tmp_path, db_path,
-                                                                  receiver):
+def test_failed_notification_never_fails_the_crawl_and_is_retried(
+    site, tmp_path, db_path, receiver
+):
     hook = receiver(failures=100)
     entry = site.sources()[3]  # the mirror: one document
     entry["notify"] = {"urls": hook.url}
@@ -127,8 +135,15 @@ def test_failed_notification_never_fails_the_crawl_and_is_retried(site, tmp_path
 
 
 def test_rules_and_masking():
-    change = {"kind": "new", "region": "吴江区", "source": "s", "title": "吴江区政府工作报告",
-              "summary": "new", "id": 7, "url": "http://x/1"}
+    change = {
+        "kind": "new",
+        "region": "吴江区",
+        "source": "s",
+        "title": "吴江区政府工作报告",
+        "summary": "new",
+        "id": 7,
+        "url": "http://x/1",
+    }
     assert Rule(("json://h",), kinds=frozenset({"new"})).wants(change, "")
     assert not Rule(("json://h",), regions=frozenset({"太仓市"})).wants(change, "")
     assert Rule(("json://h",), keywords=("政府工作报告",)).wants(change, "")

@@ -234,3 +234,13 @@ def test_processes_opening_a_new_database_at_once(tmp_path):
     assert results == [(0, "")] * 6
     with VersionStore(tmp_path / "new.db") as s:
         assert [r["name"] for r in s.db["_migrations"].rows] == [n for n, _ in MIGRATIONS]
+
+
+def test_search_index_keeps_one_row_per_document(store):
+    record(store, TEXT)
+    record(store, TEXT.replace("1930", "1931"))
+    assert store.db.execute("select count(*) from search").fetchone()[0] == 1
+    (hit,) = store.search("1931亿元", normalise=normalizer())
+    assert hit["url"] == URL
+    assert "1931亿元" in hit["match"]
+    assert store.search("1930亿元", normalise=normalizer()) == []
