@@ -1,9 +1,9 @@
 """Web UI render times with a large change log (default 50,000 changes).
 
 Fills a database with N changes through the storage API (generated sample-site documents,
-recombined seed paragraphs: each recorded as `new`, then edited once: `changed`), then times each page over HTTP on 127.0.0.1 (median and
-worst of repeated requests, warm). The baseline in the same run is the static Atom feed of an
-empty database, i.e. what Flask and waitress cost with no data.
+recombined seed paragraphs: each recorded as `new`, then edited once: `changed`), then times
+each page over HTTP on 127.0.0.1 (median and worst of repeated requests, warm). The baseline
+in the same run is the Atom feed of an empty database: what Flask costs with no data.
 
     python bench/web_bench.py [--changes 50000] [--repeat 20] [--json bench/out/web.json]
 """
