@@ -60,13 +60,19 @@ class ChangeLog(Connection):
             sql += f" limit {int(limit)} offset {int(offset)}"
         return list(self.db.query(sql, args))
 
-    def count_changes(self, **filters: Any) -> int:
+    def count_changes(self, cap: int | None = None, **filters: Any) -> int:
+        """How many changes match; with ``cap``, counting stops at ``cap`` (a page shows
+        "10000+" rather than scanning a long log to the end)."""
         where, args = self._where(filters)
-        sql = (
-            "select count(*) from changes c join documents d on d.id = c.document_id "
-            "join versions v on v.id = c.version_id" + where
-        )
-        return self.db.execute(sql, args).fetchone()[0]
+        joins = ""
+        if filters.get("source"):
+            joins += " join documents d on d.id = c.document_id"
+        if filters.get("region") or filters.get("doc_type"):
+            joins += " join versions v on v.id = c.version_id"
+        inner = "select 1 from changes c" + joins + where
+        if cap:
+            inner += f" limit {int(cap)}"
+        return self.db.execute(f"select count(*) from ({inner})", args).fetchone()[0]
 
     def facets(self) -> dict[str, list[str]]:
         """Values present for the change-log filters (for a form's choices)."""

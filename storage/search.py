@@ -42,9 +42,14 @@ class SearchIndex(Connection):
                 [phrase, limit])]  # fmt: skip
         else:
             like = f"%{norm}%"
-            ids = [r[0] for r in self.db.execute(
-                "select document_id from search where body like ? or title like ? "
-                "order by document_id desc limit ?", [like, like, limit])]  # fmt: skip
+            ids = [
+                r[0]
+                for r in self.db.execute(
+                    "select document_id from search where body like ? or title like ? "
+                    "order by rowid desc limit ?",
+                    [like, like, limit],
+                )
+            ]  # newest first, stops early
         hits = []
         for doc_id in ids:
             row = next(

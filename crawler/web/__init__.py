@@ -18,6 +18,7 @@ from pipelines.normalize import normalize
 from storage import UnknownChange, VersionStore, mark_changes, sentence_diff
 
 PER_PAGE = 50
+COUNT_CAP = 10_000  # beyond this the list says "10000+" instead of counting to the end
 FEED_ENTRIES = 100
 FILTERS = ("source", "region", "doc_type", "kind")
 
@@ -60,16 +61,21 @@ def create_app(db_path: str) -> Flask:
             filters["until"] = parse_since(args.get("until")) if args.get("until") else None
         except Exception:
             abort(400, "since/until: use 7d, 12h or a date like 2026-01-31")
-        total = store().count_changes(**filters)
-        pages = max(1, math.ceil(total / PER_PAGE))
-        page = min(max(1, args.get("page", 1, type=int)), pages)
+        total = store().count_changes(cap=COUNT_CAP + 1, **filters)
+        page = max(1, args.get("page", 1, type=int))
+        if total <= COUNT_CAP:
+            pages = max(1, math.ceil(total / PER_PAGE))
+            page = min(page, pages)
         rows = store().changes(limit=PER_PAGE, offset=(page - 1) * PER_PAGE, **filters)
+        if total > COUNT_CAP:  # not counted to the end: another page while this one is full
+            pages = page + (1 if len(rows) == PER_PAGE else 0)
         return render_template(
             "changes.html",
             rows=rows,
             total=total,
             page=page,
             pages=pages,
+            cap=COUNT_CAP,
             facets=store().facets(),
             args=args,
         )
