@@ -33,6 +33,27 @@ def jaccard(a: bytes, b: bytes) -> float:
     return float(np.mean(np.frombuffer(a, "uint64") == np.frombuffer(b, "uint64")))
 
 
+class _Candidates:
+    """Linked documents' signatures as one matrix (rows: documents, columns: permutations)."""
+
+    def __init__(self) -> None:
+        self.last_id = 0
+        self.ids: list[int] = []
+        self.urls: list[str] = []
+        self.report_ids: list[int] = []
+        self.matrix: np.ndarray | None = None
+        self.shingles = np.zeros(0)
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        block = np.vstack([np.frombuffer(r["signature"], "uint64") for r in rows])
+        self.matrix = block if self.matrix is None else np.vstack([self.matrix, block])
+        self.shingles = np.concatenate([self.shingles, [r["shingles"] for r in rows]])
+        self.ids += [r["id"] for r in rows]
+        self.urls += [r["url"] for r in rows]
+        self.report_ids += [r["report_id"] for r in rows]
+        self.last_id = rows[-1]["id"]
+
+
 class ReportIndex(Connection):
     duplicate = 0.5
     partial = 0.7
@@ -72,30 +93,53 @@ class ReportIndex(Connection):
         db["report_copies"].insert(row, replace=True)
         return {**row, "match_url": match_url}
 
+    _candidates: _Candidates | None = None
+
+    def _refresh_candidates(self) -> _Candidates:
+        """Signatures of linked documents, kept in memory and topped up with the documents
+        linked since (by this or another process): one vectorised comparison per new
+        document instead of reading every signature from the database each time."""
+        cands = self._candidates
+        if cands is None:
+            cands = self._candidates = _Candidates()
+        newest = self.db.execute("select max(document_id) from report_copies").fetchone()[0]
+        if not newest or newest <= cands.last_id:
+            return cands  # nothing linked since: no need to read signatures
+        rows = list(self.db.query(
+            """select d.id, d.url, v.signature, v.shingles, rc.report_id, rc.relation
+               from report_copies rc join documents d on d.id = rc.document_id
+               join versions v on v.id = d.latest_version_id
+               where rc.document_id > ? and v.signature is not null order by rc.document_id""",
+            [cands.last_id]))  # fmt: skip
+        if rows:
+            cands.add(rows)
+        return cands
+
     def _best_match(
         self, doc_id: int, signature: bytes, shingles: int
     ) -> tuple[str | None, int | None, float, str | None]:
-        rows = self.db.query(
-            """select d.id, d.url, v.signature, v.shingles, rc.report_id, rc.relation
-               from documents d join versions v on v.id = d.latest_version_id
-               join report_copies rc on rc.document_id = d.id
-               where d.id != ? and v.signature is not null""",
-            [doc_id],
-        )
+        cands = self._refresh_candidates()
         best: tuple[str | None, int | None, float, str | None] = (None, None, 0.0, None)
-        for row in rows:
-            j = jaccard(signature, row["signature"])
-            common = j / (1 + j) * (shingles + row["shingles"])
-            small, large = sorted((shingles, row["shingles"]))
-            inside = common / small  # containment of the smaller text in the larger
-            if j >= self.duplicate and small / large >= SAME_SIZE:
-                candidate = ("copy", j)
-            elif inside >= self.partial:
-                candidate = ("partial" if shingles == small else "full", inside)
+        if cands.matrix is None:
+            return best
+        sig = np.frombuffer(signature, "uint64")
+        j = (cands.matrix == sig).mean(axis=1)
+        common = j / (1 + j) * (shingles + cands.shingles)
+        small = np.minimum(shingles, cands.shingles)
+        large = np.maximum(shingles, cands.shingles)
+        inside = common / np.maximum(small, 1)  # containment of the smaller in the larger
+        for i in np.flatnonzero((j >= self.duplicate) | (inside >= self.partial)):
+            if cands.ids[i] == doc_id:
+                continue
+            if j[i] >= self.duplicate and small[i] / large[i] >= SAME_SIZE:
+                candidate = ("copy", float(j[i]))
+            elif inside[i] >= self.partial:
+                relation = "partial" if shingles == small[i] else "full"
+                candidate = (relation, float(inside[i]))
             else:
                 continue
             if candidate[1] > best[2]:
-                best = (candidate[0], row["report_id"], candidate[1], row["url"])
+                best = (candidate[0], cands.report_ids[i], candidate[1], cands.urls[i])
         return best
 
     def reports(self, limit: int | None = None) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .base import now_iso, text_hash
-from .diff import sentence_diff
+from .diff import Diff, sentence_diff, split_sentences
 from .queries import ChangeLog
 from .reports import ReportIndex
 from .runs import RunLog
@@ -175,7 +175,7 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
                         f"; also published at {link['match_url']} ({link['relation']} "
                         f"of report #{link['report_id']})"
                     )
-                diff = sentence_diff("", text, self.sentence_key)
+                diff = Diff(added=len(split_sentences(text)))  # a new document: all added
                 return self._log(db, "new", doc_id, version_id, None, run_id, at, summary, diff)
             latest = db["versions"].get(doc["latest_version_id"])
             if latest["norm_hash"] == new_hash:
