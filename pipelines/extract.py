@@ -59,9 +59,6 @@ class Extracted:
     signature: bytes | None = None
     shingles: int | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 def _restrict(tree: Any, content: tuple[str, str]) -> Any:
     """A copy of the page whose body holds only the nodes ``content`` selects."""

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 HTML_TYPES = re.compile(rb"^(text/html|application/xhtml\+xml|text/plain)", re.I)
 GONE = (404, 410)
-__all__ = ["SourceSpider", "canonical"]
 
 
 class SourceSpider(scrapy.Spider):

@@ -142,14 +142,22 @@ class ReportIndex(Connection):
                 best = (candidate[0], cands.report_ids[i], candidate[1], cands.urls[i])
         return best
 
-    def reports(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Reports with their copies (url, source, relation, similarity), newest first."""
-        reports = list(self.db["reports"].rows_where(order_by="id desc", limit=limit))
+    def reports(
+        self, limit: int | None = None, report_id: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Reports with their copies (url, source, relation, similarity), newest first;
+        with ``report_id``, only that one (an empty list if there is none)."""
+        where, args = ("id = ?", [report_id]) if report_id is not None else (None, None)
+        reports = list(self.db["reports"].rows_where(where, args, order_by="id desc", limit=limit))
+        only = " where rc.report_id = ?" if report_id is not None else ""
         copies = self.db.query(
             """select rc.report_id, rc.relation, rc.similarity, d.url, d.source, v.title,
                       v.published
                from report_copies rc join documents d on d.id = rc.document_id
-               join versions v on v.id = d.latest_version_id order by rc.linked_at"""
+               join versions v on v.id = d.latest_version_id"""
+            + only
+            + " order by rc.linked_at",
+            [report_id] if only else [],
         )
         by_report: dict[int, list[dict[str, Any]]] = {}
         for c in copies:

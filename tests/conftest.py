@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from crawler.runner import child_env
 from crawler.samplesite import SampleSite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,13 +51,8 @@ def db_path(tmp_path) -> Path:
 
 
 def env_for(db: Path, sources: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        GOVWATCH_DB=str(db),
-        GOVWATCH_SOURCES=str(sources),
-        SCRAPY_SETTINGS_MODULE="crawler.settings",
-    )
-    return env
+    """The environment of a crawl child process, as `govwatch crawl` sets it."""
+    return child_env(db, sources)
 
 
 def crawl_command(name: str, **settings: str) -> list[str]:

@@ -117,7 +117,7 @@ def create_app(db_path: str) -> Flask:
 
     @app.route("/report/<int:report_id>")
     def report(report_id: int) -> str:
-        found = [r for r in store().reports() if r["id"] == report_id]
+        found = store().reports(report_id=report_id)
         if not found:
             abort(404)
         return render_template("report.html", r=found[0])
