@@ -6,7 +6,7 @@
   random jitter so that sources do not start together.
 - At most one crawl of a source at a time (max_instances=1), at most ``--max-concurrent`` crawls
   at once (the executor's threads), missed runs coalesced into one.
-- The next run of each source is derived from the run log (crawler.schedules): a run missed
+- The next run of each source is derived from the run log (govwatch.schedules): a run missed
   while the scheduler was down runs once at start-up.
 - sources.yaml is reloaded on SIGHUP and when its modification time changes; a bad edit keeps
   the last good configuration and logs one clear error.
@@ -31,9 +31,9 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from crawler.runner import run_crawls
-from crawler.schedules import make_trigger, next_run, parse_time, spread
 from crawler.sources import Source, SourceError, load_sources
+from govwatch.runner import run_crawls
+from govwatch.schedules import make_trigger, next_run, parse_time, spread
 from storage import StoreError, VersionStore
 
 logger = logging.getLogger("govwatch.scheduler")

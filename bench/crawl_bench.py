@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.samplesite import SampleSite  # noqa: E402
+from samplesite import SampleSite  # noqa: E402
 from storage import VersionStore  # noqa: E402
 
 COMMON = {

@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from crawler.charsets import decode_body  # noqa: E402
-from crawler.samplesite import SampleSite  # noqa: E402
 from pipelines.extract import extract  # noqa: E402
+from pipelines.text.charsets import decode_body  # noqa: E402
+from samplesite import SampleSite  # noqa: E402
 
 # path, expected title, date, region, type
 PAGES = [

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from werkzeug.serving import make_server  # noqa: E402
 
-from crawler.samplesite.pages import generated_doc  # noqa: E402
-from crawler.web import create_app  # noqa: E402
-from pipelines.normalize import normalizer  # noqa: E402
+from govwatch.web import create_app  # noqa: E402
+from pipelines.text.normalize import normalizer  # noqa: E402
+from samplesite.pages import generated_doc  # noqa: E402
 from storage import VersionStore  # noqa: E402
 
 

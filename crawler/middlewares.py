@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest, NotConfigured
-from w3lib.url import canonicalize_url, safe_url_string
+from w3lib.url import safe_url_string
 
+from crawler.urls import canonical
 from storage import VersionStore
 
 if TYPE_CHECKING:
@@ -26,11 +27,6 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
 logger = logging.getLogger(__name__)
-
-
-def canonical(url: str) -> str:
-    """The URL that identifies a document: no fragment, sorted query."""
-    return canonicalize_url(url, keep_fragments=False)
 
 
 REDIRECTS = {301, 302, 303, 307, 308}

@@ -25,7 +25,7 @@ import os
 
 BOT_NAME = "govwatch"
 SPIDER_MODULES: list[str] = []
-SPIDER_LOADER_CLASS = "crawler.loader.SourceSpiderLoader"
+SPIDER_LOADER_CLASS = "spiders.loader.SourceSpiderLoader"
 
 SOURCES_FILE = os.environ.get("GOVWATCH_SOURCES", "sources.yaml")
 VERSIONS_DB_PATH = os.environ.get("GOVWATCH_DB", "data/govwatch.db")
@@ -69,6 +69,9 @@ DOWNLOADER_MIDDLEWARES = {
 }
 KNOWN_DOCUMENTS_ENABLED = True
 KNOWN_DOCUMENTS_RECHECK_UNLISTED = True
+
+# Run digests go out when the spider closes, after the version pipeline has closed the run.
+EXTENSIONS = {"govwatch.notify.NotifyExtension": 500}
 
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 300,

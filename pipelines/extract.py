@@ -1,6 +1,6 @@
 """Extraction: decoded HTML -> clean text, title, publication date and metadata.
 
-trafilatura finds the main text; Chinese rules (pipelines.cleanup, pipelines.metadata) remove
+trafilatura finds the main text; Chinese rules (pipelines.text: cleanup, metadata) remove
 furniture it leaves and find dates and issuers it misses. The HTML handed over is already
 decoded text (Scrapy decodes, w3lib maps GB2312/GBK to GB18030): trafilatura never guesses a
 charset.
@@ -26,17 +26,17 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DropItem
 
 from crawler.items import DocumentItem
-from pipelines.classify import classify
-from pipelines.cleanup import clean_lines
-from pipelines.metadata import (
+from pipelines.similar import signature
+from pipelines.text.classify import classify
+from pipelines.text.cleanup import clean_lines
+from pipelines.text.metadata import (
     clean_title,
     date_from_meta_line,
     date_from_opening,
     date_from_title,
     issuer_from_page,
 )
-from pipelines.normalize import normalize
-from pipelines.similar import signature
+from pipelines.text.normalize import normalize
 
 if TYPE_CHECKING:
     from typing import Self
@@ -99,7 +99,7 @@ def extract(
 ) -> Extracted | None:
     """Extract one page; ``None`` when nothing usable is found.
 
-    Also classifies it (region, type, report year; pipelines.classify) and, with
+    Also classifies it (region, type, report year; pipelines.text.classify) and, with
     ``with_signature``, computes its near-duplicate signature (pipelines.similar).
     """
     import trafilatura
@@ -179,7 +179,7 @@ def _warm_up() -> None:
     import datasketch  # noqa: F401
     import trafilatura  # noqa: F401
 
-    from crawler.chinese import frequent_characters, to_simplified
+    from pipelines.text.chinese import frequent_characters, to_simplified
 
     to_simplified("預熱")
     frequent_characters()

@@ -23,8 +23,7 @@ from scrapy import signals
 from twisted.internet import task
 
 from crawler.items import DocumentItem, ErrorItem
-from crawler.notify import load_rules, notify_run
-from pipelines.normalize import normalizer
+from pipelines.text.normalize import normalizer
 from storage import Change, VersionStore
 
 if TYPE_CHECKING:
@@ -86,6 +85,7 @@ class VersionPipeline:
                 self.source.name, s.get("VERSIONS_RUN_TRIGGER"), log_path=s.get("LOG_FILE")
             )
         )
+        self.crawler.stats.set_value("govwatch/run_id", self.run_id)  # for the notify extension
         logger.info(
             "Run %(run)s of %(source)s into %(db)s",
             {"run": self.run_id, "source": self.source.name, "db": self.store.path},
@@ -107,28 +107,7 @@ class VersionPipeline:
         logger.info(
             "Run %(run)s done: %(counts)s", {"run": self.run_id, "counts": self._run_counts()}
         )
-        self._notify()
         self.store.close()
-
-    def _notify(self) -> None:
-        s = self.settings
-        if not s.getbool("NOTIFY_ENABLED"):
-            return
-        try:
-            rules = load_rules(s.get("SOURCES_FILE"), self.source.name)
-            if rules or self.store.unsent_notifications(self.source.name, 1):
-                notify_run(
-                    self.store,
-                    run_id=self.run_id,
-                    source=self.source.name,
-                    source_title=self.source.title,
-                    rules=rules,
-                    base_url=s.get("NOTIFY_BASE_URL"),
-                    retries=s.getint("NOTIFY_RETRIES"),
-                    pause=s.getfloat("NOTIFY_RETRY_PAUSE"),
-                )
-        except Exception:  # a notification problem never fails the crawl
-            logger.exception("Notifications of run %(run)s failed", {"run": self.run_id})
 
     def _run_counts(self) -> dict[str, int]:
         stats = self.crawler.stats

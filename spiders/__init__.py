@@ -1,1 +1,1 @@
-"""Spiders: one per source in sources.yaml, made by crawler.loader from spiders.source."""
+"""Spiders: one per source in sources.yaml, made by spiders.loader from spiders.source."""

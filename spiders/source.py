@@ -16,9 +16,10 @@ from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 
-from crawler.charsets import UndecodablePage, decode_body
 from crawler.items import DocumentItem, ErrorItem
-from crawler.middlewares import RedirectLoopError, canonical
+from crawler.middlewares import RedirectLoopError
+from crawler.urls import canonical
+from pipelines.text.charsets import UndecodablePage, decode_body
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator

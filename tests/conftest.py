@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from crawler.runner import child_env
-from crawler.samplesite import SampleSite
+from govwatch.runner import child_env
+from samplesite import SampleSite
 
 ROOT = Path(__file__).resolve().parent.parent
 CRAWL_TIMEOUT = 120
@@ -85,7 +85,7 @@ def govwatch(
     timeout: float = CRAWL_TIMEOUT,
 ) -> subprocess.CompletedProcess[str]:
     """The ``govwatch`` command as a user runs it."""
-    cmd = [sys.executable, "-m", "crawler.cli"]
+    cmd = [sys.executable, "-m", "govwatch.cli"]
     if db:
         cmd += ["--db", str(db)]
     if sources:

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from crawler.charsets import UndecodablePage, decode_body
-from crawler.chinese import plausibility, strip_pinyin, to_simplified
-from crawler.samplesite import SampleSite
-from crawler.samplesite.server import CHARSET_CASES
-from pipelines.classify import classify, find_region
-from pipelines.normalize import normalize
+from pipelines.text.charsets import UndecodablePage, decode_body
+from pipelines.text.chinese import plausibility, strip_pinyin, to_simplified
+from pipelines.text.classify import classify, find_region
+from pipelines.text.normalize import normalize
+from samplesite import SampleSite
+from samplesite.oddities import CHARSET_CASES
 from storage import VersionStore
 from tests.conftest import govwatch, scrapy_crawl, write_sources
 
@@ -120,7 +120,7 @@ def test_traditional_with_pinyin_compares_equal_to_simplified():
 
 
 def test_script_switch_is_not_a_change(tmp_path):
-    from pipelines.normalize import normalizer
+    from pipelines.text.normalize import normalizer
 
     trad = SITE.doc("/mirror/news/2024/0108/cs2024.html").text
     simp = SITE.doc("/changshu/art/2024/1/9/art_7_1.html").text

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from crawler.samplesite import SampleSite
+from samplesite import SampleSite
 from storage import VersionStore
 from tests.conftest import govwatch, scrapy_crawl
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.normalize import normalize
+from pipelines.text.normalize import normalize
 from storage import render_inline, sentence_diff, split_sentences
 
 

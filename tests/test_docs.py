@@ -7,7 +7,7 @@ import re
 from click.testing import CliRunner
 
 from crawler import settings
-from crawler.cli import main
+from govwatch.cli import main
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.fetch import decode
-from crawler.samplesite import SampleSite
-from pipelines.cleanup import clean_lines, rules_help
+from govwatch.fetch import decode
 from pipelines.extract import extract
-from pipelines.metadata import clean_title, date_from_meta_line, date_from_opening, date_from_title
+from pipelines.text.cleanup import clean_lines, rules_help
+from pipelines.text.metadata import (
+    clean_title,
+    date_from_meta_line,
+    date_from_opening,
+    date_from_title,
+)
+from samplesite import SampleSite
 
 SITE = SampleSite()
 FURNITURE = [

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from crawler.notify import Rule, build_digest, mask
+from govwatch.notify import Rule, build_digest, mask
 from storage import VersionStore
 from tests.conftest import scrapy_crawl, write_sources
 

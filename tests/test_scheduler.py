@@ -235,7 +235,7 @@ def test_bad_sources_file_at_start_is_one_line(tmp_path, db_path):
 
 
 def test_concurrent_crawls_never_lock_or_lose_a_version(tmp_path, db_path):
-    from crawler.samplesite import SampleSite
+    from samplesite import SampleSite
 
     with SampleSite(generated=150) as site:
         sources = write_sources(tmp_path / "s.yaml", site.sources())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.normalize import normalizer
+from pipelines.text.normalize import normalizer
 from storage import StoreError, UnknownChange, UnknownDocument, VersionStore, ensure_schema
 from storage.schema import MIGRATIONS
 

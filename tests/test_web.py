@@ -17,8 +17,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from werkzeug.serving import make_server
 
-from crawler.samplesite import SampleSite
-from crawler.web import create_app
+from govwatch.web import create_app
+from samplesite import SampleSite
 from storage import VersionStore
 from tests.conftest import govwatch
 

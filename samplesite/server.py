@@ -20,83 +20,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from . import pages as P
+from .oddities import broken_page, charset_page
 
 HANG_SECONDS = 30
 GEN_PER_PAGE = 20
 INVEST_PER_PAGE = 4
 ROBOTS = "User-agent: *\nDisallow: /private/\n"
-
-
-BROKEN_LINKS = (
-    "/broken/missing.html",
-    "/broken/report.pdf",
-    "/private/secret.html",
-    "/broken/huge.html",
-    "/broken/empty.html",
-    "/broken/loop.html",
-    "/broken/error500.html",
-    "/invest/news/1001.html",
-)
-
-
-def _charset_page(text: str, declared: str, encoding: str) -> bytes:
-    paras = "".join(f"<p>{P.esc(p)}</p>" for p in text.splitlines() if p.strip())
-    meta = f'<meta charset="{declared}">' if declared else ""
-    return (
-        f"<html><head>{meta}<title>字符集测试</title></head><body>"
-        f'<div class="content">{paras}</div></body></html>'
-    ).encode(encoding, "ignore")
-
-
-# path -> (text seed, <meta> charset, real encoding, Content-Type header)
-CHARSET_CASES = {
-    "gbk-meta-only": ("wujiang", "gb2312", "gb18030", "text/html"),
-    "utf8-declared-gbk": ("wujiang", "gbk", "utf-8", "text/html"),
-    "gbk-declared-utf8": ("wujiang", "utf-8", "gb18030", "text/html; charset=utf-8"),
-    "big5": ("mirror", "big5", "big5hkscs", "text/html"),
-    "big5-declared-gbk": ("mirror", "gbk", "big5hkscs", "text/html; charset=gbk"),
-    "latin1-header-gbk": ("wujiang", "", "gb18030", "text/html; charset=iso-8859-1"),
-    "utf8-bom-header-gbk": ("wujiang", "", "utf-8-sig", "text/html; charset=gbk"),
-    "undeclared-gbk": ("wujiang", "", "gb18030", "text/html"),
-}
-
-
-def _charsets(path: str) -> tuple[int, str, bytes, dict[str, str]] | None:
-    if path == "/charset/list.html":
-        links = "".join(f'<li><a href="/charset/{c}.html">{c}</a></li>' for c in CHARSET_CASES)
-        links += '<li><a href="/charset/binary-garbage.html">garbage</a></li>'
-        body = f'<html><body><ul class="list">{links}</ul></body></html>'.encode()
-        return 200, "text/html; charset=utf-8", body, {}
-    if path == "/charset/binary-garbage.html":
-        return 200, "text/html", bytes(range(128, 256)) * 40, {}
-    name = path.removeprefix("/charset/").removesuffix(".html")
-    if name not in CHARSET_CASES:
-        return None
-    seed_name, declared, encoding, ctype = CHARSET_CASES[name]
-    seed = {"wujiang": "wujiang_portal.txt", "mirror": "traditional_mirror.txt"}[seed_name]
-    text = "\n".join(P.seed(seed).splitlines()[5:40])
-    return 200, ctype, _charset_page(text, declared, encoding), {}
-
-
-def _broken(path: str) -> tuple[int, str, bytes, dict[str, str]] | None:
-    """Pages that go wrong in the ways real sites do (for the bad-input tests)."""
-    if path == "/broken/list.html":
-        links = "".join(f'<li><a href="{p}">{p}</a></li>' for p in BROKEN_LINKS)
-        body = f'<html><body><ul class="list">{links}</ul></body></html>'.encode()
-        return 200, "text/html; charset=utf-8", body, {}
-    if path == "/broken/report.pdf":
-        return 200, "application/pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", {}
-    if path == "/private/secret.html":
-        return 200, "text/html; charset=utf-8", "<p>不应抓取的页面。</p>".encode(), {}
-    if path == "/broken/huge.html":
-        return 200, "text/html; charset=utf-8", b"<p>" + "很大的页面。".encode() * 600_000, {}
-    if path == "/broken/empty.html":
-        return 200, "text/html; charset=utf-8", b"<html><body></body></html>", {}
-    if path == "/broken/loop.html":
-        return 302, "text/html", b"", {"Location": "/broken/loop.html"}
-    if path == "/broken/error500.html":
-        return 500, "text/html", b"<h1>500</h1>", {}
-    return None
 
 
 class SampleSite:
@@ -348,7 +277,7 @@ class SampleSite:
             if self.maintenance.get(path):
                 self.maintenance[path] -= 1
                 return 200, "text/html; charset=utf-8", P.MAINTENANCE.encode(), {}
-        broken = _broken(path) or (_charsets(path) if path.startswith("/charset/") else None)
+        broken = broken_page(path) or (charset_page(path) if path.startswith("/charset/") else None)
         if broken is not None:
             return broken
         route = self._route(path)

@@ -49,7 +49,7 @@ def strip_pinyin(text: str) -> str:
 
 @cache
 def frequent_characters() -> frozenset[str]:
-    corpus = resources.files("crawler.samplesite").joinpath("seeds")
+    corpus = resources.files("samplesite").joinpath("seeds")
     counts: Counter[str] = Counter()
     for entry in corpus.iterdir():
         if entry.name.endswith(".txt"):

@@ -121,7 +121,7 @@ def mirror_doc() -> Doc:
 def changshu_doc() -> Doc:
     """The 常熟 2024 report as the official portal publishes it: the mirror's text in
     Simplified characters without the pinyin annotations (the same report, other script)."""
-    from crawler.chinese import strip_pinyin, to_simplified
+    from pipelines.text.chinese import strip_pinyin, to_simplified
 
     mirror = mirror_doc()
     body = [to_simplified(strip_pinyin(p)) for p in mirror.paragraphs]

@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from functools import lru_cache, partial
 
-from crawler.chinese import strip_pinyin, to_simplified
+from pipelines.text.chinese import strip_pinyin, to_simplified
 
 # Counters and clocks that change on every load without the document changing.
 VOLATILE_PATTERNS = (

@@ -9,6 +9,11 @@ A digest is recorded in the ``notifications`` table before it is sent, retried
 NOTIFY_RETRIES times with a growing pause, and a failed one stays ``failed`` and is tried again
 after the next run of its source: never lost silently, never failing the crawl. URLs carry
 secrets (tokens, passwords): logs and the database only ever show ``scheme://***``.
+
+``NotifyExtension`` is the Scrapy extension (enabled in ``crawler.settings``) that sends the
+digests of a crawl's run when the spider closes, after the version pipeline has closed the run;
+rules are parsed by ``crawler.sources``. This is an application surface: the crawl's pipelines
+never import it.
 """
 
 from __future__ import annotations
@@ -17,19 +22,21 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
 
-from crawler.sources import SourceError
+from crawler.sources import Rule, load_rules
+from storage import VersionStore
 
 if TYPE_CHECKING:
-    from storage import VersionStore
+    from typing import Self
+
+    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
-RULE_KEYS = {"urls", "url", "kinds", "regions", "sources", "keywords"}
 MAX_ATTEMPTS = 10  # a failed digest is retried after later runs until this many attempts
 
 
@@ -37,69 +44,6 @@ def mask(url: str) -> str:
     """What may be shown of a notification URL: its scheme only."""
     scheme = url.split("://", 1)[0] if "://" in url else "url"
     return f"{scheme}://***"
-
-
-@dataclass(frozen=True)
-class Rule:
-    urls: tuple[str, ...]
-    kinds: frozenset[str] = frozenset()
-    regions: frozenset[str] = frozenset()
-    sources: frozenset[str] = frozenset()
-    keywords: tuple[str, ...] = ()
-
-    def wants(self, change: dict[str, Any], text: str) -> bool:
-        if self.kinds and change["kind"] not in self.kinds:
-            return False
-        if self.regions and change.get("region") not in self.regions:
-            return False
-        if self.sources and change["source"] not in self.sources:
-            return False
-        haystack = f"{change.get('title') or ''}\n{text}"
-        return not self.keywords or any(k in haystack for k in self.keywords)
-
-
-def parse_rules(raw: Any, where: str) -> list[Rule]:
-    if raw is None:
-        return []
-    if isinstance(raw, dict):
-        raw = [raw]
-    if not isinstance(raw, list):
-        raise SourceError(f"{where}: field 'notify': must be a list of rules with urls")
-    rules = []
-    for i, item in enumerate(raw):
-        if not isinstance(item, dict) or not (item.keys() & {"urls", "url"}):
-            raise SourceError(f"{where}: field 'notify[{i}]': needs urls (Apprise URLs)")
-        unknown = set(item) - RULE_KEYS
-        if unknown:
-            raise SourceError(f"{where}: field 'notify[{i}]': unknown key(s) {sorted(unknown)}")
-        urls = item.get("urls", item.get("url"))
-        urls = [urls] if isinstance(urls, str) else list(urls or [])
-        if not urls or not all(isinstance(u, str) and "://" in u for u in urls):
-            raise SourceError(f"{where}: field 'notify[{i}].urls': not Apprise URLs")
-        rules.append(
-            Rule(
-                tuple(urls),
-                *(frozenset(_list(item.get(k))) for k in ("kinds", "regions", "sources")),
-                tuple(_list(item.get("keywords"))),
-            )
-        )
-    return rules
-
-
-def _list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return [str(v) for v in ([value] if isinstance(value, str) else value)]
-
-
-def load_rules(sources_path: str | Path, source: str) -> list[Rule]:
-    """The rules that apply to ``source``: the global ones and the source's own."""
-    data = yaml.safe_load(Path(sources_path).read_text(encoding="utf-8")) or {}
-    rules = parse_rules(data.get("notify"), f"{sources_path}: notify")
-    for entry in data.get("sources") or []:
-        if isinstance(entry, dict) and entry.get("name") == source:
-            rules += parse_rules(entry.get("notify"), f"{sources_path}: source {source!r}")
-    return rules
 
 
 @dataclass
@@ -195,3 +139,43 @@ def notify_run(
 
 def _hash(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+class NotifyExtension:
+    """Sends the run's digests when the spider closes; a failure never fails the crawl."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.getbool("NOTIFY_ENABLED"):
+            raise NotConfigured
+        return cls(crawler)
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        s = self.crawler.settings
+        run_id = self.crawler.stats.get_value("govwatch/run_id")
+        source = getattr(spider, "source", None)
+        if run_id is None or source is None:
+            return
+        try:
+            rules = load_rules(s.get("SOURCES_FILE"), source.name)
+            store = VersionStore(s.get("VERSIONS_DB_PATH"))
+            try:
+                if rules or store.unsent_notifications(source.name, 1):
+                    notify_run(
+                        store,
+                        run_id=run_id,
+                        source=source.name,
+                        source_title=source.title,
+                        rules=rules,
+                        base_url=s.get("NOTIFY_BASE_URL"),
+                        retries=s.getint("NOTIFY_RETRIES"),
+                        pause=s.getfloat("NOTIFY_RETRY_PAUSE"),
+                    )
+            finally:
+                store.close()
+        except Exception:  # a notification problem never fails the crawl
+            logger.exception("Notifications of run %(run)s failed", {"run": run_id})

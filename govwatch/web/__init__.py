@@ -12,9 +12,9 @@ from xml.sax.saxutils import escape
 
 from flask import Flask, Response, abort, g, redirect, render_template, request, url_for
 
-from crawler.cli import parse_since
-from crawler.middlewares import canonical
-from pipelines.normalize import normalize
+from crawler.urls import canonical
+from govwatch.timeparse import parse_since
+from pipelines.text.normalize import normalize
 from storage import UnknownChange, VersionStore, mark_changes, sentence_diff
 
 PER_PAGE = 50

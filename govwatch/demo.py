@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from crawler.runner import run_crawls
-from crawler.samplesite import SampleSite
+from govwatch.runner import run_crawls
+from samplesite import SampleSite
 from storage import VersionStore
 
 EDITS = [
@@ -32,7 +32,7 @@ FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 
 
 def run_demo(data_dir: Path) -> int:
-    from crawler.cli import format_change
+    from govwatch.textformat import format_change
 
     data_dir.mkdir(parents=True, exist_ok=True)
     db_path = data_dir / "demo.db"

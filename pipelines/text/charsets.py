@@ -3,7 +3,7 @@
 Declarations are trusted in this order: the HTTP header, the byte-order mark, then
 ``<meta charset>`` (w3lib maps GB2312 and GBK to GB18030). Each declared charset and UTF-8,
 GB18030 and Big5-HKSCS are tried strictly (no replacement characters), and each result is
-scored for how much it reads like Chinese (crawler.chinese.plausibility, minus Latin-1
+scored for how much it reads like Chinese (pipelines.text.chinese.plausibility, minus Latin-1
 mojibake marks). The most trusted declaration that decodes wins unless another charset reads
 clearly better (by MARGIN): then the declaration was wrong. A body that nothing decodes
 cleanly, or that has no declaration and no readable decoding, raises ``UndecodablePage``: an
@@ -21,7 +21,7 @@ from w3lib.encoding import (
     resolve_encoding,
 )
 
-from crawler.chinese import plausibility
+from pipelines.text.chinese import plausibility
 
 FALLBACKS = ("utf-8", "gb18030", "big5hkscs")
 PLAUSIBLE = 0.5  # real Chinese text scores about 0.9, mojibake below 0.2

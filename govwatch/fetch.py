@@ -12,8 +12,8 @@ from scrapy.http import Headers, TextResponse
 from scrapy.responsetypes import responsetypes
 
 from crawler import settings as defaults
-from crawler.charsets import decode_body
 from pipelines.extract import extract
+from pipelines.text.charsets import decode_body
 
 MAX_BYTES = defaults.DOWNLOAD_MAXSIZE
 

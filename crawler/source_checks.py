@@ -1,0 +1,197 @@
+"""Validation of one ``sources.yaml`` field at a time; every failure is one ``SourceError`` line.
+
+Used by ``crawler.sources``; imports only ``crawler.source_model``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlparse
+
+from crawler.source_model import Pages, Rule, Selector, SourceError, parse_every
+
+SCHEDULE_KEYS = {"every", "cron", "timezone", "jitter"}  # fmt: skip
+RULE_KEYS = {"urls", "url", "kinds", "regions", "sources", "keywords"}
+
+
+class Checker:
+    """Validates one source's mapping; every failure names the source and the field."""
+
+    def __init__(self, path: str, index: int, raw: dict[str, Any]) -> None:
+        name = raw.get("name")
+        label = f"source {name!r}" if isinstance(name, str) else f"source #{index + 1}"
+        self.where = f"{path}: {label}"
+        self.raw = raw
+
+    def fail(self, fld: str, problem: str) -> SourceError:
+        return SourceError(f"{self.where}: field '{fld}': {problem}")
+
+    def text(self, fld: str, required: bool = True) -> str | None:
+        value = self.raw.get(fld)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(fld, "is required and must be a non-empty string")
+        return value.strip()
+
+    def selector(self, fld: str, allow_filters: bool) -> Selector | None:
+        value = self.raw.get(fld)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = {"xpath": value} if value.lstrip().startswith(("/", "(")) else {"css": value}
+        if not isinstance(value, dict):
+            raise self.fail(fld, "must be a mapping such as {css: 'ul.list a'} or {xpath: ...}")
+        keys = {"css", "xpath"} | ({"allow", "deny"} if allow_filters else set())
+        unknown = set(value) - keys
+        if unknown:
+            raise self.fail(fld, f"unknown key(s) {sorted(unknown)}; allowed: {sorted(keys)}")
+        if ("css" in value) == ("xpath" in value):
+            raise self.fail(fld, "needs exactly one of 'css' or 'xpath'")
+        sel = Selector(**{k: str(v) for k, v in value.items()})
+        self._check_expression(fld, sel)
+        for key in ("allow", "deny"):
+            pattern = getattr(sel, key)
+            if pattern is not None:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise self.fail(f"{fld}.{key}", f"bad regular expression: {exc}") from None
+        return sel
+
+    def _check_expression(self, fld: str, sel: Selector) -> None:
+        from parsel import Selector as Doc
+
+        try:
+            sel.select(Doc(text="<html><body></body></html>"))
+        except Exception as exc:  # parsel raises several types for a bad expression
+            kind = "css" if sel.css else "xpath"
+            raise self.fail(f"{fld}.{kind}", f"invalid expression: {exc}") from None
+
+
+def check_urls(c: Checker, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise c.fail("start_urls", "must be a non-empty list of http(s) URLs")
+    for url in value:
+        parsed = urlparse(str(url))
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise c.fail("start_urls", f"{url!r} is not an http(s) URL")
+    return tuple(str(u) for u in value)
+
+
+def check_pages(c: Checker, value: Any) -> Pages | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or "template" not in value:
+        raise c.fail("pages", "must be {template: '.../index_{n}.html', first: 1, last: 5}")
+    template = str(value["template"])
+    if "{n}" not in template:
+        raise c.fail("pages.template", "must contain {n}")
+    try:
+        first, last = int(value.get("first", 1)), int(value["last"])
+    except (KeyError, TypeError, ValueError):
+        raise c.fail("pages", "first and last must be whole numbers (last is required)") from None
+    if last < first:
+        raise c.fail("pages.last", f"{last} is before first ({first})")
+    return Pages(template, first, last)
+
+
+def check_schedule(c: Checker, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not ({"every", "cron"} & set(value)):
+        raise c.fail("schedule", "must be {every: '6h'} or {cron: '0 7 * * *'}")
+    if "every" in value and "cron" in value:
+        raise c.fail("schedule", "give either 'every' or 'cron', not both")
+    unknown = set(value) - SCHEDULE_KEYS
+    if unknown:
+        raise c.fail(
+            "schedule", f"unknown key(s) {sorted(unknown)}; allowed: {sorted(SCHEDULE_KEYS)}"
+        )
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(str(value.get("timezone", "Asia/Shanghai")))
+    except (KeyError, ValueError):
+        raise c.fail("schedule.timezone", f"unknown time zone {value['timezone']!r}") from None
+    jitter = value.get("jitter", 0)
+    if not isinstance(jitter, int | float) or isinstance(jitter, bool) or jitter < 0:
+        raise c.fail("schedule.jitter", "must be a number of seconds, 0 or more")
+    if "every" in value:
+        try:
+            parse_every(value["every"])
+        except ValueError as exc:
+            raise c.fail("schedule.every", str(exc)) from None
+    else:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(
+                str(value["cron"]), timezone=value.get("timezone", "Asia/Shanghai")
+            )
+        except (ValueError, LookupError) as exc:
+            raise c.fail("schedule.cron", f"{value['cron']!r}: {exc}") from None
+    return dict(value)
+
+
+def check_settings(c: Checker, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise c.fail("settings", "must be a mapping of Scrapy settings, e.g. {DOWNLOAD_DELAY: 2}")
+    for key in value:
+        if not isinstance(key, str) or not re.fullmatch(r"[A-Z][A-Z0-9_]*", key):
+            raise c.fail("settings", f"{key!r} is not a Scrapy setting name (UPPER_CASE)")
+    return dict(value)
+
+
+def check_ignore(c: Checker, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise c.fail("ignore", "must be a list of regular expressions")
+    for pattern in value:
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            raise c.fail("ignore", f"bad regular expression {pattern!r}: {exc}") from None
+    return tuple(str(p) for p in value)
+
+
+def parse_rules(raw: Any, where: str) -> list[Rule]:
+    if raw is None:
+        return []
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise SourceError(f"{where}: field 'notify': must be a list of rules with urls")
+    rules = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not (item.keys() & {"urls", "url"}):
+            raise SourceError(f"{where}: field 'notify[{i}]': needs urls (Apprise URLs)")
+        unknown = set(item) - RULE_KEYS
+        if unknown:
+            raise SourceError(f"{where}: field 'notify[{i}]': unknown key(s) {sorted(unknown)}")
+        urls = item.get("urls", item.get("url"))
+        urls = [urls] if isinstance(urls, str) else list(urls or [])
+        if not urls or not all(isinstance(u, str) and "://" in u for u in urls):
+            raise SourceError(f"{where}: field 'notify[{i}].urls': not Apprise URLs")
+        rules.append(
+            Rule(
+                tuple(urls),
+                *(frozenset(_list(item.get(k))) for k in ("kinds", "regions", "sources")),
+                tuple(_list(item.get("keywords"))),
+            )
+        )
+    return rules
+
+
+def _list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in ([value] if isinstance(value, str) else value)]

@@ -1,0 +1,104 @@
+"""The source registry's data model: what a validated ``sources.yaml`` entry is.
+
+Plain data (no I/O): ``Source`` and its parts, the notification ``Rule``, ``SourceError`` and
+duration parsing. Imports nothing of ours; ``crawler.sources`` loads and validates into these.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+EVERY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+EVERY_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class SourceError(ValueError):
+    """The sources file is missing, not YAML, or a source in it is invalid."""
+
+
+@dataclass(frozen=True)
+class Selector:
+    """A CSS or XPath expression, with optional URL filters for links."""
+
+    css: str | None = None
+    xpath: str | None = None
+    allow: str | None = None
+    deny: str | None = None
+
+    def select(self, node: Any) -> Any:
+        return node.css(self.css) if self.css else node.xpath(self.xpath)
+
+
+@dataclass(frozen=True)
+class Pages:
+    template: str
+    first: int
+    last: int
+
+    def urls(self) -> list[str]:
+        return [self.template.format(n=n) for n in range(self.first, self.last + 1)]
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    title: str
+    region: str
+    category: str
+    start_urls: tuple[str, ...]
+    links: Selector
+    next_page: Selector | None = None
+    pages: Pages | None = None
+    content: Selector | None = None
+    schedule: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    ignore: tuple[str, ...] = ()
+    enabled: bool = True
+    max_pages: int | None = None
+    timeout: float | None = None  # seconds a scheduled crawl may take before it is stopped
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def interval_seconds(self) -> float | None:
+        every = self.schedule.get("every")
+        return parse_every(every) if every is not None else None
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "region": self.region,
+            "category": self.category,
+        }
+
+
+def parse_every(value: str | int | float) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value <= 0:
+            raise ValueError("must be positive")
+        return float(value)
+    m = EVERY_RE.match(str(value))
+    if not m or float(m.group(1)) <= 0:
+        raise ValueError(f"{value!r} is not a duration like 30s, 15m, 6h or 1d")
+    return float(m.group(1)) * EVERY_UNITS[m.group(2)]
+
+
+@dataclass(frozen=True)
+class Rule:
+    urls: tuple[str, ...]
+    kinds: frozenset[str] = frozenset()
+    regions: frozenset[str] = frozenset()
+    sources: frozenset[str] = frozenset()
+    keywords: tuple[str, ...] = ()
+
+    def wants(self, change: dict[str, Any], text: str) -> bool:
+        if self.kinds and change["kind"] not in self.kinds:
+            return False
+        if self.regions and change.get("region") not in self.regions:
+            return False
+        if self.sources and change["source"] not in self.sources:
+            return False
+        haystack = f"{change.get('title') or ''}\n{text}"
+        return not self.keywords or any(k in haystack for k in self.keywords)

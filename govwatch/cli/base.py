@@ -1,0 +1,72 @@
+"""The ``govwatch`` command group and what every command shares (context, JSON Lines, --since).
+
+Errors from the layers below (a bad sources file, an unknown source, an unopenable database)
+are shown as one line and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from crawler.sources import SourceError, load_sources
+from govwatch.timeparse import parse_since
+from storage import StoreError, VersionStore
+
+
+class Context:
+    def __init__(self, db: str, sources: str) -> None:
+        self.db_path = db
+        self.sources_path = sources
+
+    def store(self) -> VersionStore:
+        try:
+            return VersionStore(self.db_path)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    def sources(self) -> dict[str, Any]:
+        try:
+            return load_sources(self.sources_path)
+        except SourceError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    envvar="GOVWATCH_DB",
+    default="data/govwatch.db",
+    show_default=True,
+    help="SQLite database (env GOVWATCH_DB).",
+)
+@click.option(
+    "--sources",
+    envvar="GOVWATCH_SOURCES",
+    default="sources.yaml",
+    show_default=True,
+    help="Source registry (env GOVWATCH_SOURCES).",
+)
+@click.version_option(package_name="govwatch")
+@click.pass_context
+def main(ctx: click.Context, db: str, sources: str) -> None:
+    """govwatch: watch Chinese government and investment pages for new and changed documents."""
+    ctx.obj = Context(db, sources)
+
+
+def jsonl(rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        click.echo(json.dumps(row, ensure_ascii=False, default=str))
+
+
+def since_option(value: str | None, hint: str = "--since") -> str | None:
+    """``parse_since`` for a command option: a bad value is click's one-line usage error."""
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=hint) from None

@@ -1,0 +1,206 @@
+"""Crawling commands: ``crawl``, ``sources``, ``runs``, ``schedule``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from govwatch.cli.base import Context, jsonl, main, pass_ctx
+
+
+@main.command()
+@click.argument("names", nargs=-1, metavar="[SOURCE]...")
+@click.option("--jobs", "-j", default=2, show_default=True, help="Crawls at once.")
+@click.option("--timeout", type=float, default=None, help="Stop a crawl after this many seconds.")
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Scrapy setting for these crawls (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run rows as JSON Lines.")
+@pass_ctx
+def crawl(
+    obj: Context,
+    names: tuple[str, ...],
+    jobs: int,
+    timeout: float | None,
+    overrides: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Crawl SOURCEs now (all enabled sources when none is named)."""
+    from govwatch.runner import run_crawls
+
+    sources = obj.sources()
+    unknown = [n for n in names if n not in sources]
+    if unknown:
+        raise click.ClickException(
+            f"unknown source(s): {', '.join(unknown)} (known: {', '.join(sorted(sources))})"
+        )
+    chosen = list(names) or [n for n, s in sources.items() if s.enabled]
+    settings = dict(o.split("=", 1) for o in overrides if "=" in o)
+    store = obj.store()
+    store.sync_sources(s.as_row() for s in sources.values())
+    store.close()
+    progress = _Progress(len(chosen), quiet=as_json)
+    rows = run_crawls(
+        chosen,
+        db_path=obj.db_path,
+        sources_path=obj.sources_path,
+        jobs=jobs,
+        settings=settings,
+        timeout=timeout,
+        on_progress=progress,
+    )
+    progress.finish(rows)
+    if as_json:
+        jsonl(rows)
+    if any(r["outcome"] != "ok" for r in rows):
+        sys.exit(1)
+
+
+class _Progress:
+    """One progress line (rewritten in a terminal), then a summary."""
+
+    def __init__(self, total: int, quiet: bool) -> None:
+        self.total, self.quiet = total, quiet
+        self.tty = sys.stderr.isatty()
+        self.reported: set[int] = set()
+
+    def __call__(self, rows: list[dict[str, Any]]) -> None:
+        if self.quiet:
+            return
+        finished = [r for r in rows if r["outcome"] != "running"]
+        for r in finished:
+            if r["id"] not in self.reported and not self.tty:
+                self.reported.add(r["id"])
+                click.echo(f"[{len(self.reported)}/{self.total}] {_run_line(r)}", err=True)
+        if self.tty:
+            t = _totals(rows)
+            click.echo(
+                f"\rcrawling: {len(finished)}/{self.total} sources done, {t['pages']} pages,"
+                f" {t['new']} new, {t['changed']} changed, {t['errors']} errors ",
+                err=True,
+                nl=False,
+            )
+
+    def finish(self, rows: list[dict[str, Any]]) -> None:
+        if self.quiet:
+            return
+        if self.tty:
+            click.echo("", err=True)
+            for r in rows:
+                click.echo(f"  {_run_line(r)}", err=True)
+        t = _totals(rows)
+        click.echo(
+            f"Summary: {len(rows)} sources, {t['pages']} pages, {t['new']} new, "
+            f"{t['changed']} changed, {t['errors']} errors"
+        )
+
+
+def _totals(rows: list[dict[str, Any]]) -> dict[str, int]:
+    keys = ("pages", "new", "changed", "unchanged", "errors", "not_modified")
+    return {k: sum(r.get(k) or 0 for r in rows) for k in keys}
+
+
+def _run_line(r: dict[str, Any]) -> str:
+    return (
+        f"{r['source']}: {r['outcome']}, {r['pages']} pages, {r['new']} new, "
+        f"{r['changed']} changed, {r['errors']} errors (run {r['id']}, log {r['log_path']})"
+    )
+
+
+@main.command("sources")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines.")
+@pass_ctx
+def list_sources(obj: Context, as_json: bool) -> None:
+    """The sources in the registry, with their last run and next scheduled run."""
+    from govwatch.schedules import next_run, parse_time
+
+    sources = obj.sources()
+    with obj.store() as store:
+        last = {}
+        for name in sources:
+            runs = store.runs(name, limit=1)
+            last[name] = runs[0] if runs else None
+    rows = []
+    for name, s in sources.items():
+        run = last[name]
+        nxt = next_run(s, parse_time(run["started_at"]) if run else None) if s.enabled else None
+        rows.append(
+            {
+                **s.as_row(),
+                "schedule": s.schedule,
+                "enabled": s.enabled,
+                "last_run": run and run["started_at"],
+                "last_outcome": run and run["outcome"],
+                "next_run": nxt and nxt.isoformat(timespec="seconds"),
+            }
+        )
+    if as_json:
+        jsonl(rows)
+        return
+    for r in rows:
+        click.echo(
+            f"{r['name']:<24} {r['category']:<16} {r['region']:<6} "
+            f"last: {r['last_run'] or 'never':<25} {r['last_outcome'] or '':<11} "
+            f"next: {r['next_run'] or 'disabled'}  {r['title']}"
+        )
+
+
+RUN_FIELDS = (
+    "id",
+    "source",
+    "trigger",
+    "started_at",
+    "finished_at",
+    "outcome",
+    "pages",
+    "not_modified",
+    "new",
+    "changed",
+    "unchanged",
+    "removed",
+    "restored",
+    "suspects",
+    "errors",
+    "log_path",
+)
+
+
+@main.command()
+@click.option("--source", help="Only this source.")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--errors", "with_errors", is_flag=True, help="List each run's errors too.")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines.")
+@pass_ctx
+def runs(obj: Context, source: str | None, limit: int, with_errors: bool, as_json: bool) -> None:
+    """The run log, newest first."""
+    with obj.store() as store:
+        rows = [{k: r[k] for k in RUN_FIELDS} for r in store.runs(source, limit=limit)]
+        errors = {r["id"]: store.errors(r["id"]) for r in rows} if with_errors else {}
+    if as_json:
+        jsonl([{**r, **({"error_list": errors[r["id"]]} if with_errors else {})} for r in rows])
+        return
+    for r in rows:
+        click.echo(f"#{r['id']:<5} {r['started_at']}  {_run_line(r)}")
+        for e in errors.get(r["id"], []):
+            click.echo(f"        {e['kind']}: {e['url']} {e['message']}")
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@pass_ctx
+def schedule(obj: Context, args: tuple[str, ...]) -> None:
+    """Run every source on its schedule until stopped (same as `python scheduler.py`).
+
+    Options after the command go to the scheduler: --max-concurrent, --timeout, --grace,
+    --log-file, -s NAME=VALUE.
+    """
+    import scheduler
+
+    sys.exit(scheduler.main(["--db", obj.db_path, "--sources", obj.sources_path, *args]))
