@@ -21,6 +21,8 @@ class DocumentItem:
     body_hash: str | None = None
     known_body_hash: str | None = None  # body hash of the last good fetch, if any
     list_url: str | None = None
+    list_title: str | None = None  # the list's (or endpoint's) title and date: hints for
+    list_date: str | None = None  # a page that shows none of its own
     # Filled by pipelines.extract (same_body: identical bytes, extraction skipped):
     same_body: bool = False
     text: str | None = None
@@ -42,6 +44,6 @@ class ErrorItem:
 
     url: str
     source: str
-    kind: str  # gone (404/410) | http | network | robots | not_html | too_large | extract | ...
+    kind: str  # gone | http | network | robots | blocked | list_http | no_links | extract | ...
     message: str
     status: int | None = None

@@ -9,6 +9,7 @@ Settings of our own (prefix = component):
     EXTRACT_WORKERS        extraction processes beside the crawl (0 = extract in the crawl process)
     EXTRACT_MIN_CHARS      an extraction shorter than this is "empty", an error, not a version
     LIST_MAX_PAGES         pagination limit per source unless the source sets max_pages
+    RENDER_CHROMIUM        Chromium for render: sources (env GOVWATCH_CHROMIUM)
     KNOWN_DOCUMENTS_ENABLED           conditional requests (ETag, Last-Modified) for known documents
     KNOWN_DOCUMENTS_RECHECK_UNLISTED  re-check known documents the list no longer links to
     VERSIONS_SHRINK_GUARD  a text shorter by more than this share is held as a suspect
@@ -22,6 +23,7 @@ Settings of our own (prefix = component):
 """
 
 import os
+import shutil
 
 BOT_NAME = "govwatch"
 SPIDER_MODULES: list[str] = []
@@ -42,6 +44,9 @@ NOTIFY_RETRY_PAUSE = 1.0
 EXTRACT_WORKERS = 1
 EXTRACT_MIN_CHARS = 20
 LIST_MAX_PAGES = 50
+# render: sources load pages in this Chromium (Playwright's own browser download is not used)
+RENDER_CHROMIUM = os.environ.get("GOVWATCH_CHROMIUM") or shutil.which("chromium") or "chromium"
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 
 # Politeness: identify ourselves, obey robots.txt, adapt to the server's pace.
 USER_AGENT = "govwatch/0.1 (+https://github.com/govwatch/govwatch; change monitor for public pages)"
@@ -63,6 +68,7 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.BlockedHostMiddleware": 50,
     # process_response runs from high to low: see a loop before RedirectMiddleware (600) follows it
     "crawler.middlewares.RedirectLoopMiddleware": 650,
     "crawler.middlewares.KnownDocumentsMiddleware": 560,

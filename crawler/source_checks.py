@@ -9,9 +9,21 @@ import re
 from typing import Any
 from urllib.parse import urlparse
 
-from crawler.source_model import Pages, Rule, Selector, SourceError, parse_every
+from crawler.source_model import (
+    RENDER_MODES,
+    Api,
+    Pages,
+    Rule,
+    Selector,
+    SourceError,
+    parse_every,
+)
 
 SCHEDULE_KEYS = {"every", "cron", "timezone", "jitter"}  # fmt: skip
+API_KEYS = {
+    "url", "method", "form", "json", "headers", "items", "link", "title", "date", "pages",
+    "total_pages",
+}  # fmt: skip
 RULE_KEYS = {"urls", "url", "kinds", "regions", "sources", "keywords"}
 
 
@@ -195,3 +207,92 @@ def _list(value: Any) -> list[str]:
     if value is None:
         return []
     return [str(v) for v in ([value] if isinstance(value, str) else value)]
+
+
+def check_api(c: Checker, value: Any) -> Api | None:
+    """The ``api:`` block: a JSON list endpoint, its JMESPath expressions and its pages."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or "url" not in value:
+        raise c.fail("api", "must be a mapping with url, items and link (see README)")
+    unknown = set(value) - API_KEYS
+    if unknown:
+        raise c.fail("api", f"unknown key(s) {sorted(unknown)}; allowed: {sorted(API_KEYS)}")
+    url = str(value["url"])
+    parsed = urlparse(url.replace("{page}", "1"))
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise c.fail("api.url", f"{url!r} is not an http(s) URL")
+    method = str(value.get("method", "GET")).upper()
+    if method not in ("GET", "POST"):
+        raise c.fail("api.method", f"{method!r}: use GET or POST")
+    form, body = value.get("form"), value.get("json")
+    if form is not None and body is not None:
+        raise c.fail("api", "give either 'form' or 'json', not both")
+    if form is not None:
+        if not isinstance(form, dict):
+            raise c.fail("api.form", "must be a mapping of form fields")
+        form = {str(k): str(v) for k, v in form.items()}
+    if (form is not None or body is not None) and method == "GET":
+        raise c.fail("api.method", "a form or json body needs method: POST")
+    headers = value.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise c.fail("api.headers", "must be a mapping of header names to values")
+    exprs = {}
+    for key in ("items", "link", "title", "date", "total_pages"):
+        expr = value.get(key)
+        if expr is None:
+            continue
+        exprs[key] = _jmespath(c, f"api.{key}", expr)
+    if "items" not in exprs or "link" not in exprs:
+        raise c.fail("api", "needs 'items' (JMESPath to the list) and 'link' (to each URL)")
+    first, last = _api_pages(c, value.get("pages"))
+    return Api(
+        url=url,
+        method=method,
+        form=form,
+        json=body,
+        headers={str(k): str(v) for k, v in headers.items()},
+        first=first,
+        last=last,
+        **exprs,
+    )
+
+
+def _jmespath(c: Checker, fld: str, expr: Any) -> str:
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    if not isinstance(expr, str) or not expr.strip():
+        raise c.fail(fld, "must be a JMESPath expression such as 'data.list'")
+    try:
+        jmespath.compile(expr)
+    except JMESPathError as exc:
+        problem = str(exc).splitlines()[0]
+        raise c.fail(fld, f"invalid JMESPath {expr!r}: {problem}") from None
+    return expr
+
+
+def _api_pages(c: Checker, value: Any) -> tuple[int, int | None]:
+    if value is None:
+        return 1, None
+    if not isinstance(value, dict) or set(value) - {"first", "last"}:
+        raise c.fail("api.pages", "must be {first: 1, last: 20}")
+    first, last = value.get("first", 1), value.get("last")
+    for key, number in (("first", first), ("last", last)):
+        if number is not None and (not isinstance(number, int) or isinstance(number, bool)):
+            raise c.fail(f"api.pages.{key}", "must be a whole number")
+    if first < 0:
+        raise c.fail("api.pages.first", "must be 0 or more")
+    if last is not None and last < first:
+        raise c.fail("api.pages.last", f"{last} is before first ({first})")
+    return first, last
+
+
+def check_render(c: Checker, value: Any) -> str | None:
+    if value is None or value is False:
+        return None
+    if value is True:
+        return "list"
+    if value not in RENDER_MODES:
+        raise c.fail("render", f"{value!r}: use 'list' (list pages) or 'all' (documents too)")
+    return str(value)

@@ -42,13 +42,55 @@ class Pages:
 
 
 @dataclass(frozen=True)
+class Api:
+    """A JSON list endpoint: ``{page}`` in url/form/json is the page number.
+
+    ``items``, ``link``, ``title``, ``date`` and ``total_pages`` are JMESPath expressions: the
+    array of list items in the answer, and per item the document URL, title and date.
+    """
+
+    url: str
+    method: str = "GET"
+    form: dict[str, str] | None = None
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    items: str = "@"
+    link: str = "url"
+    title: str | None = None
+    date: str | None = None
+    first: int = 1
+    last: int | None = None
+    total_pages: str | None = None
+
+    def page_url(self, page: int) -> str:
+        return self.url.replace("{page}", str(page))
+
+    def page_body(self, page: int) -> tuple[dict[str, str] | None, Any]:
+        """(form, json) for ``page``, ``{page}`` filled in every string value."""
+        return _fill(self.form, page), _fill(self.json, page)
+
+
+def _fill(value: Any, page: int) -> Any:
+    if isinstance(value, str):
+        return value.replace("{page}", str(page))
+    if isinstance(value, dict):
+        return {k: _fill(v, page) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, page) for v in value]
+    return value
+
+
+RENDER_MODES = ("list", "all")
+
+
+@dataclass(frozen=True)
 class Source:
     name: str
     title: str
     region: str
     category: str
     start_urls: tuple[str, ...]
-    links: Selector
+    links: Selector | None
     next_page: Selector | None = None
     pages: Pages | None = None
     content: Selector | None = None
@@ -58,6 +100,8 @@ class Source:
     enabled: bool = True
     max_pages: int | None = None
     timeout: float | None = None  # seconds a scheduled crawl may take before it is stopped
+    api: Api | None = None
+    render: str | None = None  # "list": list pages in Chromium; "all": documents too
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -16,14 +16,16 @@ import yaml
 
 from crawler.source_checks import (
     Checker,
+    check_api,
     check_ignore,
     check_pages,
+    check_render,
     check_schedule,
     check_settings,
     check_urls,
     parse_rules,
 )
-from crawler.source_model import Pages, Rule, Selector, Source, SourceError, parse_every
+from crawler.source_model import Api, Pages, Rule, Selector, Source, SourceError, parse_every
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -45,9 +47,12 @@ KNOWN_KEYS = (
     "max_pages",
     "timeout",
     "notify",
+    "api",
+    "render",
 )
 
 __all__ = [
+    "Api",
     "Pages",
     "Rule",
     "Selector",
@@ -78,9 +83,12 @@ def parse_source(raw: Any, index: int = 0, path: str = "sources.yaml") -> Source
     category = c.text("category")
     if not CATEGORY_RE.match(category):
         raise c.fail("category", f"{category!r} must be a slug such as {KNOWN_CATEGORIES}")
+    api = check_api(c, raw.get("api"))
     links = c.selector("links", allow_filters=True)
-    if links is None:
+    if links is None and api is None:
         raise c.fail("links", "is required: {css: ...} or {xpath: ...} for document links")
+    if links is None and raw.get("start_urls"):
+        raise c.fail("links", "start_urls need links: {css: ...} to find document links")
     max_pages = raw.get("max_pages")
     if max_pages is not None and (not isinstance(max_pages, int) or max_pages < 1):
         raise c.fail("max_pages", "must be a positive whole number")
@@ -98,7 +106,7 @@ def parse_source(raw: Any, index: int = 0, path: str = "sources.yaml") -> Source
         title=title,
         region=region,
         category=category,
-        start_urls=check_urls(c, raw.get("start_urls")),
+        start_urls=check_urls(c, raw.get("start_urls")) if not api or "start_urls" in raw else (),
         links=links,
         next_page=c.selector("next_page", allow_filters=False),
         pages=check_pages(c, raw.get("pages")),
@@ -109,6 +117,8 @@ def parse_source(raw: Any, index: int = 0, path: str = "sources.yaml") -> Source
         enabled=enabled,
         max_pages=max_pages,
         timeout=timeout,
+        api=api,
+        render=check_render(c, raw.get("render")),
         extra={k: v for k, v in raw.items() if k not in KNOWN_KEYS},
     )
 

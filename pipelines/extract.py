@@ -30,10 +30,14 @@ from pipelines.similar import signature
 from pipelines.text.classify import classify
 from pipelines.text.cleanup import clean_lines
 from pipelines.text.metadata import (
+    HEAD_TITLE_NAMES,
     clean_title,
+    date_from_head,
+    date_from_list,
     date_from_meta_line,
     date_from_opening,
     date_from_title,
+    head_meta,
     issuer_from_page,
 )
 from pipelines.text.normalize import normalize
@@ -128,10 +132,11 @@ def extract(
         return None
     raw_title = getattr(doc, "title", None)
     if target is not None or not raw_title:
-        raw_title = raw_title or _page_title(tree)
+        raw_title = raw_title or head_meta(tree, HEAD_TITLE_NAMES) or _page_title(tree)
     title, tag = clean_title(raw_title, getattr(doc, "sitename", None))
     published = (
         date_from_meta_line(page_text)
+        or date_from_head(tree)
         or getattr(doc, "date", None)
         or date_from_title(raw_title)
         or date_from_opening(text)
@@ -243,7 +248,8 @@ class ExtractPipeline:
             self.crawler.stats.inc_value("extract/empty")
             raise DropItem(f"empty extraction: {item.url}")
         item.text, item.norm_text = result.text, result.norm_text
-        item.title, item.published = result.title, result.published
+        item.title = result.title or item.list_title
+        item.published = result.published or date_from_list(item.list_date)
         item.meta = {**result.meta, "encoding": item.encoding}
         item.facts, item.signature, item.shingles = result.facts, result.signature, result.shingles
         return item

@@ -101,13 +101,26 @@ class VersionPipeline:
         if self.store is None:
             return
         reason = self.crawler.stats.get_value("finish_reason") or "finished"
-        self.store.finish_run(
-            self.run_id, OUTCOMES.get(reason, "failed"), finish_reason=reason, **self._run_counts()
-        )
+        outcome = OUTCOMES.get(reason, "failed")
+        problems = self._run_problems()
+        if problems and outcome == "ok":
+            outcome = "failed"
+            reason = problems[0][0]
+        self.store.finish_run(self.run_id, outcome, finish_reason=reason, **self._run_counts())
         logger.info(
             "Run %(run)s done: %(counts)s", {"run": self.run_id, "counts": self._run_counts()}
         )
         self.store.close()
+
+    def _run_problems(self) -> list[tuple[str, str, str]]:
+        """The spider's verdict on the run as a whole; ``no_links`` is recorded here (blocked and
+        failed list pages were recorded page by page as they happened)."""
+        problems = getattr(self.crawler.spider, "run_problems", list)()
+        for kind, url, message in problems:
+            if kind == "no_links":
+                self._error(url, kind, message)
+            logger.error("Run %(run)s failed: %(msg)s", {"run": self.run_id, "msg": message})
+        return problems
 
     def _run_counts(self) -> dict[str, int]:
         stats = self.crawler.stats

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from . import pages as P
+from .cms import Cms
 from .oddities import broken_page, charset_page
 
 HANG_SECONDS = 30
@@ -42,6 +43,7 @@ class SampleSite:
         for d in [*P.wujiang_docs(invest), *others]:
             self.docs[d.path] = d
         self.generated = generated
+        self.cms = Cms()
         self.removed: set[str] = set()
         self.modified: dict[str, float] = {}
         self.hits: dict[str, int] = {}
@@ -256,10 +258,17 @@ class SampleSite:
             "links": {"css": "ul.list a"},
         }
 
-    def sources_yaml(self, base: str | None = None, **settings: Any) -> str:
+    def cms_sources(self, base: str | None = None) -> list[dict[str, Any]]:
+        """Source entries of the CMS-style portal (JSON, POST, script-paged, rendered, blocked,
+        redesigned lists); the first four are healthy and crawled by the demo."""
+        return self.cms.sources(base or self.base_url)
+
+    def sources_yaml(
+        self, base: str | None = None, entries: list[dict[str, Any]] | None = None, **settings: Any
+    ) -> str:
         import yaml
 
-        entries = self.sources(base)
+        entries = entries if entries is not None else self.sources(base)
         if settings:
             for e in entries:
                 e["settings"] = dict(settings)
@@ -383,8 +392,11 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        path, _, query = self.path.split("#", 1)[0].partition("?")
         self.site.hits[path] = self.site.hits.get(path, 0) + 1
+        if path.startswith("/cms/"):
+            self._cms("GET", path, query, b"")
+            return
         if path == "/robots.txt":
             self._send(200, "text/plain", ROBOTS.encode(), {})
             return
@@ -398,7 +410,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(status, ctype, body, headers)
 
+    def _cms(self, method: str, path: str, query: str, body: bytes) -> None:
+        answer = self.site.cms.answer(method, path, query, body)
+        if answer is None:
+            answer = (404, "text/html; charset=utf-8", "<h1>404 页面不存在</h1>".encode(), {})
+        self._send(*answer)
+
     def do_POST(self) -> None:
+        path, _, query = self.path.partition("?")
+        if path.startswith("/cms/"):
+            self.site.hits[path] = self.site.hits.get(path, 0) + 1
+            length = min(int(self.headers.get("Content-Length") or 0), 1 << 20)
+            self._cms("POST", path, query, self.rfile.read(length))
+            return
         action = self.path.rsplit("/", 1)[-1]
         try:
             data = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))

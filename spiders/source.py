@@ -10,6 +10,7 @@ import hashlib
 import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlparse
 
 import scrapy
 from scrapy.http import TextResponse
@@ -17,9 +18,18 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 
 from crawler.items import DocumentItem, ErrorItem
-from crawler.middlewares import RedirectLoopError
+from crawler.middlewares import HostBlocked, RedirectLoopError
 from crawler.urls import canonical
 from pipelines.text.charsets import UndecodablePage, decode_body
+from spiders.blocked import BLOCKED_STATUSES, challenge_reason
+from spiders.lists import (
+    NotJson,
+    api_entries,
+    api_total_pages,
+    html_links,
+    load_json,
+    script_pages,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -30,6 +40,12 @@ if TYPE_CHECKING:
 
 HTML_TYPES = re.compile(rb"^(text/html|application/xhtml\+xml|text/plain)", re.I)
 GONE = (404, 410)
+# Chromium on a server: no sandbox as root, no GPU, and none of its own calls home.
+RENDER_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+    "--no-first-run", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--disable-default-apps", "--disable-extensions",
+]  # fmt: skip
 
 
 class SourceSpider(scrapy.Spider):
@@ -37,9 +53,30 @@ class SourceSpider(scrapy.Spider):
 
     source: ClassVar[Source]
 
+    @classmethod
+    def update_settings(cls, settings: Any) -> None:
+        super().update_settings(settings)
+        if cls.source.render:
+            # Only a source with render: starts a browser, the system's Chromium
+            handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+            handlers = {"http": handler, "https": handler}
+            settings.set("DOWNLOAD_HANDLERS", handlers, priority="spider")
+            settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="spider")
+            if not settings.get("PLAYWRIGHT_LAUNCH_OPTIONS"):
+                options = {
+                    "executable_path": settings.get("RENDER_CHROMIUM"),
+                    "headless": True,
+                    "args": RENDER_ARGS,
+                }
+                settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", options, priority="spider")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.list_pages = 0
+        self.list_pages = 0  # list pages and endpoint pages requested
+        self.lists_ok: list[str] = []  # list pages that answered
+        self.lists_failed = 0
+        self.links_found = 0
+        self.blocked_hosts: set[str] = set()
 
     @property
     def max_list_pages(self) -> int:
@@ -50,53 +87,142 @@ class SourceSpider(scrapy.Spider):
         if self.source.pages:
             urls += [u for u in self.source.pages.urls() if u not in urls]
         for url in urls:
-            yield self._list_request(url)
+            yield self._list_request(url, script_paged=bool(self.source.pages))
+        if self.source.api:
+            yield self._api_request(self.source.api.first)
 
-    def _list_request(self, url: str) -> scrapy.Request:
+    def _render_meta(self, kind: str) -> dict[str, Any]:
+        mode = self.source.render
+        if mode == "all" or (mode == "list" and kind == "list"):
+            return {"playwright": True, "playwright_page_goto_kwargs": {"wait_until": "load"}}
+        return {}
+
+    def _list_request(self, url: str, script_paged: bool = False) -> scrapy.Request:
         self.list_pages += 1
         return scrapy.Request(
-            url, callback=self.parse_list, errback=self.on_error, meta={"page_kind": "list"}
+            url,
+            callback=self.parse_list,
+            errback=self.on_error,
+            meta={"page_kind": "list", "script_paged": script_paged, **self._render_meta("list")},
         )
 
+    def _api_request(self, page: int) -> scrapy.Request:
+        api = self.source.api
+        self.list_pages += 1
+        form, body = api.page_body(page)
+        headers = {"Accept": "application/json, text/javascript, */*; q=0.01",
+                   "X-Requested-With": "XMLHttpRequest", **api.headers}  # fmt: skip
+        meta = {"page_kind": "list", "api_page": page}
+        url = api.page_url(page)
+        kwargs = {"callback": self.parse_api, "errback": self.on_error, "meta": meta}
+        if form is not None:
+            return scrapy.FormRequest(url, formdata=form, headers=headers, **kwargs)
+        if body is not None:
+            return scrapy.http.JsonRequest(url, data=body, headers=headers, **kwargs)
+        return scrapy.Request(url, method=api.method, headers=headers, **kwargs)
+
     def parse_list(self, response: scrapy.http.Response) -> Iterator[Any]:
-        if not isinstance(response, TextResponse):
-            yield self._error(response.url, "not_html", "list page is not HTML", response.status)
+        if self._blocked(response):
+            yield self._blocked_error(response)
             return
-        links = self.source.links
+        if not isinstance(response, TextResponse):
+            yield self._error(response.url, "list_http", "list page is not HTML", response.status)
+            self.lists_failed += 1
+            return
+        self.lists_ok.append(response.url)
         found = 0
-        for url in self._urls(response, links):
-            if links.allow and not re.search(links.allow, url):
-                continue
-            if links.deny and re.search(links.deny, url):
-                continue
+        for url in html_links(response, response.url, self.source.links):
             found += 1
             yield self.document_request(url, list_url=response.url)
+        self._count_links(response.url, found)
+        if self.source.next_page:
+            if self.list_pages < self.max_list_pages:
+                for url in html_links(response, response.url, self.source.next_page)[:1]:
+                    yield self._list_request(url)
+        elif not response.meta.get("script_paged"):
+            # The page count is only in a script call: createPageHTML(...)
+            left = self.max_list_pages - self.list_pages + 1
+            for url in script_pages(response.text, response.url, left):
+                yield self._list_request(url, script_paged=True)
+
+    def parse_api(self, response: scrapy.http.Response) -> Iterator[Any]:
+        if self._blocked(response):
+            yield self._blocked_error(response)
+            return
+        api, page = self.source.api, response.meta["api_page"]
+        try:
+            data = load_json(response.body)
+            entries = api_entries(data, api, response.url)
+        except NotJson as exc:
+            self.lists_failed += 1
+            yield self._error(response.url, "list_http", f"api page {page}: {exc}", 200)
+            return
+        self.lists_ok.append(f"{response.url} (page {page})")
+        for entry in entries:
+            yield self.document_request(
+                entry.url, list_url=response.url, list_title=entry.title, list_date=entry.date
+            )
+        if entries or page == api.first:  # an empty later page is where the list ends
+            self._count_links(f"{response.url} (page {page})", len(entries))
+        total = api_total_pages(data, api)
+        more = entries and (api.last is None or page < api.last)
+        more = more and (total is None or page < total)
+        if more and self.list_pages < self.max_list_pages:
+            yield self._api_request(page + 1)
+
+    def _count_links(self, where: str, found: int) -> None:
+        self.links_found += found
         self.crawler.stats.inc_value("govwatch/list_pages")
         self.crawler.stats.inc_value("govwatch/links_found", found)
         if found == 0:
-            self.logger.warning("No document links on list page %(url)s", {"url": response.url})
-        if self.source.next_page and self.list_pages < self.max_list_pages:
-            for url in self._urls(response, self.source.next_page)[:1]:
-                yield self._list_request(url)
+            self.logger.warning("No document links on list page %(url)s", {"url": where})
 
     def document_request(self, url: str, **meta: Any) -> scrapy.Request:
         """A document page request; 304 and 404/410 answers reach parse_document."""
         return scrapy.Request(
             url, callback=self.parse_document, errback=self.on_error,
-            meta={"page_kind": "document", "handle_httpstatus_list": [304, *GONE], **meta},
+            meta={"page_kind": "document", "handle_httpstatus_list": [304, *GONE],
+                  **self._render_meta("document"), **meta},
         )  # fmt: skip
 
-    @staticmethod
-    def _urls(response: TextResponse, selector: Any) -> list[str]:
-        urls = []
-        for node in selector.select(response):
-            root = getattr(node, "root", None)
-            href = node.attrib.get("href") if not isinstance(root, str) else root
-            if href and not href.strip().lower().startswith(("javascript:", "mailto:", "#")):
-                urls.append(response.urljoin(href.strip()))
-        return urls
+    def _blocked(self, response: scrapy.http.Response) -> str | None:
+        return challenge_reason(response.status, response.body)
+
+    def _blocked_error(self, response: scrapy.http.Response) -> ErrorItem:
+        reason = self._blocked(response) or f"HTTP {response.status}"
+        host = urlparse(response.url).hostname or ""
+        self.blocked_hosts.add(host)
+        self.crawler.stats.inc_value("govwatch/blocked")
+        if response.meta.get("page_kind") == "list":
+            self.lists_failed += 1
+        kind = response.meta.get("page_kind", "document")
+        return self._error(response.url, "blocked", f"{kind} page: {reason}", response.status)
+
+    def run_problems(self) -> list[tuple[str, str, str]]:
+        """Why this run failed as a whole (the run log's errors), or [] when it got through.
+
+        A blocked host, list pages that all failed, or lists that gave no document link at all:
+        silence is never an ``ok``. Per-page errors are recorded as they happen; this adds the
+        ``no_links`` error and decides the outcome.
+        """
+        problems = []
+        if self.blocked_hosts:
+            hosts = ", ".join(sorted(self.blocked_hosts))
+            problems.append(("blocked", hosts, f"blocked by an anti-bot gateway: {hosts}"))
+        elif self.list_pages and not self.lists_ok:
+            problems.append(("list_http", "", f"all {self.lists_failed} list pages failed"))
+        elif self.lists_ok and self.links_found == 0:
+            first = self.lists_ok[0]
+            pages = len(self.lists_ok)
+            problems.append(
+                ("no_links", first, f"no document links on {pages} list page(s), first {first}")
+            )
+        return problems
 
     def parse_document(self, response: scrapy.http.Response) -> Iterator[Any]:
+        if self._blocked(response):
+            yield self._blocked_error(response)
+            return
         if response.status in GONE:
             yield ErrorItem(
                 url=canonical(response.url),
@@ -145,18 +271,28 @@ class SourceSpider(scrapy.Spider):
             body_hash=hashlib.sha256(response.body).hexdigest() if response.body else None,
             known_body_hash=response.meta.get("known_body_hash"),
             list_url=response.meta.get("list_url"),
+            list_title=response.meta.get("list_title"),
+            list_date=response.meta.get("list_date"),
         )
 
     def on_error(self, failure: Failure) -> Iterator[ErrorItem]:
         request = failure.request
         status = None
+        page_kind = request.meta.get("page_kind", "document")
         if failure.check(HttpError):
-            status = failure.value.response.status
+            response = failure.value.response
+            status = response.status
+            if status in BLOCKED_STATUSES or self._blocked(response):
+                yield self._blocked_error(response)
+                return
             kind, message = "http", f"HTTP {status}"
         elif failure.check(DNSLookupError, TimeoutError, TCPTimedOutError):
             kind, message = "network", failure.getErrorMessage() or failure.type.__name__
         elif failure.check(RedirectLoopError):
             kind, message = "redirect_loop", failure.getErrorMessage()
+        elif failure.check(HostBlocked):
+            self.crawler.stats.inc_value("govwatch/skipped_blocked_host")
+            return  # one blocked error per host is enough; the rest are not requested
         elif failure.check(scrapy.exceptions.IgnoreRequest):
             kind, message = "ignored", failure.getErrorMessage() or "request ignored"
             if "robots" in message.lower():
@@ -165,7 +301,9 @@ class SourceSpider(scrapy.Spider):
             kind, message = "network", f"{failure.type.__name__}: {failure.getErrorMessage()}"
             if "larger than download max size" in message:
                 kind = "too_large"
-        page_kind = request.meta.get("page_kind", "document")
+        if page_kind == "list":
+            self.lists_failed += 1
+            kind = "list_http" if kind in ("http", "network", "too_large", "ignored") else kind
         yield self._error(request.url, kind, f"{page_kind} page: {message}", status)
 
     def _error(self, url: str, kind: str, message: str, status: int | None) -> ErrorItem:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 _Y, _M, _D = r"((?:19|20)\d{2})", r"(\d{1,2})", r"(\d{1,2})"
 _DATE = rf"{_Y}\s*[-年/.]\s*{_M}\s*[-月/.]\s*{_D}\s*日?"
@@ -39,6 +40,39 @@ def _first(match: re.Match[str] | None) -> str | None:
         return None
     groups = [g for g in match.groups() if g]
     return make_date(*groups[:3]) if len(groups) >= 3 else None
+
+
+HEAD_DATE_NAMES = ("pubdate", "publishdate", "firstpublishedtime", "article:published_time")
+HEAD_TITLE_NAMES = ("articletitle",)
+LIST_DATE = re.compile(_DATE)
+
+
+def head_meta(tree: Any, names: tuple[str, ...]) -> str | None:
+    """The first non-empty ``<meta name=...>`` (or property) among ``names``, any case."""
+    for node in tree.iter("meta"):
+        key = (node.get("name") or node.get("property") or "").strip().lower()
+        if key in names and (node.get("content") or "").strip():
+            return node.get("content").strip()
+    return None
+
+
+def date_from_head(tree: Any) -> str | None:
+    """The CMS's own publication date: ``<meta name="PubDate" content="2024-01-05 09:00">``."""
+    return date_from_list(head_meta(tree, HEAD_DATE_NAMES))
+
+
+def date_from_list(value: str | int | None) -> str | None:
+    """A list's or an endpoint's date: ``2024-01-05 10:00:00``, ``2024年1月5日``, or epoch
+    seconds or milliseconds (Beijing time)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.isdigit() and len(text) in (10, 13):
+        from datetime import datetime, timedelta, timezone
+
+        seconds = int(text) / (1000 if len(text) == 13 else 1)
+        return datetime.fromtimestamp(seconds, timezone(timedelta(hours=8))).date().isoformat()
+    return _first(LIST_DATE.search(text))
 
 
 def date_from_meta_line(page_text: str) -> str | None:
