@@ -24,16 +24,17 @@ import os
 import signal
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from crawler.sources import Source, SourceError, load_sources
 from govwatch.runner import run_crawls
-from govwatch.schedules import make_trigger, next_run, parse_time, spread
+from govwatch.schedules import backoff_seconds, make_trigger, next_run, parse_time, spread
 from storage import StoreError, VersionStore
 
 logger = logging.getLogger("govwatch.scheduler")
@@ -112,7 +113,7 @@ class Scheduler:
             for name, source in wanted.items():
                 if self.sources.get(name) == source and self.scheduler.get_job(name):
                     continue
-                when = next_run(source, last.get(name))
+                when = next_run(source, last.get(name), blocked_runs=self._blocked_runs(name))
                 if when <= datetime.now(UTC):
                     when = spread(when, source)
                 self.scheduler.add_job(
@@ -133,6 +134,27 @@ class Scheduler:
                     },
                 )
             self.sources = dict(sources)
+
+    def _blocked_runs(self, name: str) -> int:
+        with VersionStore(self.db_path) as store:
+            return store.health(name)["blocked_runs"]
+
+    def _back_off(self, name: str, source: Source) -> None:
+        """A blocked source waits: its interval doubled per blocked run in a row, up to a day,
+        until a run gets through (then its own schedule applies again)."""
+        blocked = self._blocked_runs(name)
+        delay = backoff_seconds(source, blocked)
+        if delay is None or self.stopping.is_set():
+            return
+        when = datetime.now(UTC) + timedelta(seconds=delay)
+        try:
+            self.scheduler.modify_job(name, next_run_time=when)
+        except JobLookupError:
+            return
+        logger.warning(
+            "Backing off %(source)s: blocked %(n)d run(s) in a row, next run %(when)s",
+            {"source": name, "n": blocked, "when": when.isoformat(timespec="seconds")},
+        )
 
     def _last_starts(self) -> dict[str, datetime]:
         with VersionStore(self.db_path) as store:
@@ -169,6 +191,8 @@ class Scheduler:
         except Exception:  # one failing source never stops the others
             logger.exception("Run of %(source)s failed to start", {"source": name})
             return
+        if run["outcome"] == "failed" and run.get("finish_reason") == "blocked":
+            self._back_off(name, source)
         logger.info(
             "Run end: %(source)s run %(id)s %(outcome)s: %(pages)s pages, %(not_modified)s not "
             "modified, %(new)s new, %(changed)s changed, %(removed)s removed, %(errors)s errors; "

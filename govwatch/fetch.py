@@ -4,7 +4,9 @@ a response (Scrapy's TextResponse: BOM, HTTP header, <meta>, then detection), th
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,58 @@ def read_input(item: str) -> tuple[bytes, str, dict[str, str]]:
     if len(body) > MAX_BYTES:
         raise ValueError(f"larger than {MAX_BYTES} bytes")
     return body, url, headers
+
+
+@dataclass
+class Fetched:
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def fetch_url(
+    url: str,
+    *,
+    method: str = "GET",
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> Fetched:
+    """One polite request for the dry-run tools (``check``, ``probe``): our user agent, the
+    crawl's timeout and size limit; an HTTP error status is returned, not raised. Only http(s)
+    URLs; robots.txt is obeyed (a robots.txt answering 5xx disallows everything)."""
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    if not robots_allow(url):
+        raise ValueError(f"robots.txt of {url} disallows it")
+    hdrs = {"User-Agent": defaults.USER_AGENT, **(headers or {})}
+    request = urllib.request.Request(url, data=data, headers=hdrs, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=defaults.DOWNLOAD_TIMEOUT) as resp:
+            body = resp.read(MAX_BYTES + 1)
+            status, final, got = resp.status, resp.geturl(), dict(resp.headers.items())
+    except urllib.error.HTTPError as exc:
+        body = exc.read(MAX_BYTES + 1)
+        status, final, got = exc.code, url, dict(exc.headers.items())
+    if len(body) > MAX_BYTES:
+        raise ValueError(f"{url}: larger than {MAX_BYTES} bytes")
+    return Fetched(final, status, got, body)
+
+
+def robots_allow(url: str) -> bool:
+    import urllib.robotparser
+    from urllib.parse import urljoin
+
+    robots = urljoin(url, "/robots.txt")
+    request = urllib.request.Request(robots, headers={"User-Agent": defaults.USER_AGENT})
+    try:
+        with urllib.request.urlopen(request, timeout=defaults.DOWNLOAD_TIMEOUT) as resp:
+            lines = resp.read(512 * 1024).decode("utf-8", "replace").splitlines()
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500  # RFC 9309: unavailable (4xx) allows, unreachable (5xx) does not
+    parser = urllib.robotparser.RobotFileParser()
+    parser.parse(lines)
+    return parser.can_fetch(defaults.USER_AGENT, url)
 
 
 def extract_input(item: str) -> dict[str, Any]:

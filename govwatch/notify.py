@@ -70,6 +70,60 @@ def build_digest(source_title: str, changes: list[dict[str, Any]], base_url: str
     return digest
 
 
+HEALTH_KINDS = frozenset({"failing", "recovered"})
+
+
+def health_digest(
+    store: VersionStore, run_id: int, source: str, source_title: str, base_url: str
+) -> Digest | None:
+    """One message when a source starts failing and one when it recovers; none in between."""
+    now, before = store.health(source), store.health(source, before=run_id)
+    run = store.run(run_id)
+    if now["failing"] and now["failed_runs"] == 1:
+        digest = Digest(f"govwatch: {source_title} stopped working ({now['reason']})")
+        for e in reversed(store.errors(run_id, limit=5)):
+            digest.lines.append(f"• {e['kind']}: {e['url'] or ''} {e['message']}")
+        digest.lines.append(f"  Run {run_id}: govwatch runs --source {source} --errors")
+        digest.lines.append(f"  {base_url.rstrip('/')}/")
+        return digest
+    if not now["failing"] and run["outcome"] == "ok" and before["failing"]:
+        return Digest(
+            f"govwatch: {source_title} works again",
+            [
+                f"• recovered after {before['failed_runs']} failed run(s) since "
+                f"{before['failing_since']} ({before['reason']})",
+                f"  Run {run_id}: {run['pages']} pages, {run['new']} new, {run['changed']} changed",
+            ],
+        )
+    return None
+
+
+def queue_health(
+    store: VersionStore,
+    *,
+    run_id: int,
+    source: str,
+    source_title: str,
+    rules: list[Rule],
+    base_url: str,
+) -> int:
+    """Queue the failing/recovered message of this run (sent with the run's digests)."""
+    digest = health_digest(store, run_id, source, source_title, base_url)
+    if digest is None:
+        return 0
+    urls = {u for r in rules if not r.kinds or r.kinds & HEALTH_KINDS for u in r.urls}
+    for url in sorted(urls):
+        store.queue_notification(
+            run_id=run_id,
+            source=source,
+            target=mask(url),
+            url_hash=_hash(url),
+            title=digest.title,
+            body=digest.body,
+        )
+    return len(urls)
+
+
 def send(url: str, title: str, body: str, retries: int, pause: float) -> tuple[bool, str]:
     """Send through Apprise, retrying; ``(delivered, error)`` with the URL never in the error."""
     import apprise
@@ -164,6 +218,15 @@ class NotifyExtension:
             rules = load_rules(s.get("SOURCES_FILE"), source.name)
             store = VersionStore(s.get("VERSIONS_DB_PATH"))
             try:
+                if rules:
+                    queue_health(
+                        store,
+                        run_id=run_id,
+                        source=source.name,
+                        source_title=source.title,
+                        rules=rules,
+                        base_url=s.get("NOTIFY_BASE_URL"),
+                    )
                 if rules or store.unsent_notifications(source.name, 1):
                     notify_run(
                         store,

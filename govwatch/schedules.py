@@ -51,16 +51,46 @@ def make_trigger(source: Source, start: datetime | None = None) -> BaseTrigger:
     )
 
 
+MAX_BACKOFF = 86400.0  # a blocked source is tried at least once a day
+
+
+def base_interval(source: Source) -> float:
+    """Seconds between two scheduled runs (for cron: between its next two fire times)."""
+    if "cron" not in source.schedule:
+        return parse_every(source.schedule.get("every", DEFAULT_EVERY))
+    trigger = make_trigger(source)
+    trigger.jitter = None
+    first = trigger.get_next_fire_time(None, datetime.now(UTC))
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
+    return (second - first).total_seconds() if first and second else MAX_BACKOFF
+
+
+def backoff_seconds(source: Source, blocked_runs: int) -> float | None:
+    """After ``blocked_runs`` blocked runs in a row: the interval doubled each time, at most a
+    day; None when the source is not blocked."""
+    if blocked_runs <= 0:
+        return None
+    return min(MAX_BACKOFF, base_interval(source) * 2**blocked_runs)
+
+
 def next_run(
-    source: Source, last_started: datetime | None, now: datetime | None = None
+    source: Source,
+    last_started: datetime | None,
+    now: datetime | None = None,
+    blocked_runs: int = 0,
 ) -> datetime:
     """When ``source`` should run next, given its last start (from the run log).
 
     Never run, or a run missed since the last start: now (once, however many were missed).
+    A source whose last ``blocked_runs`` runs were blocked waits its backed-off interval.
     """
     now = now or datetime.now(UTC)
     if last_started is None:
         return now
+    backoff = backoff_seconds(source, blocked_runs)
+    if backoff is not None:
+        due = last_started + timedelta(seconds=backoff)
+        return max(now, due)
     if "cron" in source.schedule:
         due = make_trigger(source).get_next_fire_time(None, last_started + timedelta(seconds=1))
     else:

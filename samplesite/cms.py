@@ -198,8 +198,7 @@ class Cms:
         size, page = _int(args.get("pagesize"), PER_PAGE), _int(args.get("currpage"), 1)
         docs = self.columns["json"][(page - 1) * size : page * size]
         infolist = [
-            {"title": d.title, "link": d.path, "pubtime": f"{d.date} 09:30:00"}
-            for d in docs
+            {"title": d.title, "link": d.path, "pubtime": f"{d.date} 09:30:00"} for d in docs
         ]
         return 200, JSON, json.dumps({"infolist": infolist}, ensure_ascii=False).encode(), {}
 
@@ -258,7 +257,8 @@ class Cms:
             call = f"createPageHTML('page_div', {pages}, {n + 1}, '{stem}', '{ext}', {len(docs)});"
         else:
             call = f'createPageHTML({pages}, {n}, "{stem}", "{ext}");'
-        return _page(COLUMNS[column][1], f'{_ul(chunk)}<div id="page_div"></div><script>{call}</script>')
+        paging = f'<div id="page_div"></div><script>{call}</script>'
+        return _page(COLUMNS[column][1], _ul(chunk) + paging)
 
     def _document(self, doc: CmsDoc) -> str:
         dated = doc.column != "json"  # the JSON column's pages show no date: the list has it

@@ -7,6 +7,8 @@ from typing import Any
 
 from .base import Connection, now_iso
 
+FAILED_OUTCOMES = ("failed", "timed_out")
+
 
 class RunLog(Connection):
     def start_run(
@@ -48,6 +50,33 @@ class RunLog(Connection):
     def runs(self, source: str | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
         where, args = ("source = ?", [source]) if source else (None, None)
         return list(self.db["runs"].rows_where(where, args, order_by="id desc", limit=limit))
+
+    def health(self, source: str, lookback: int = 100, before: int | None = None) -> dict[str, Any]:
+        """Whether ``source`` is failing: its newest finished runs that failed, in a row.
+
+        ``failing`` (bool), ``failed_runs`` (how many in a row), ``failing_since`` (start of the
+        first of them), ``reason`` (the newest one's finish reason: blocked, no_links, ...),
+        ``blocked_runs`` (how many in a row were blocked: the scheduler's back-off). With
+        ``before``, as it was before that run id.
+        """
+        rows = self.db.execute(
+            "select started_at, outcome, finish_reason from runs where source = ? and outcome "
+            "not in ('running', 'interrupted') and id < ? order by id desc limit ?",
+            [source, before if before is not None else 1 << 62, lookback],
+        ).fetchall()
+        failed = 0
+        while failed < len(rows) and rows[failed][1] in FAILED_OUTCOMES:
+            failed += 1
+        blocked = 0
+        while blocked < failed and rows[blocked][2] == "blocked":
+            blocked += 1
+        return {
+            "failing": failed > 0,
+            "failed_runs": failed,
+            "failing_since": rows[failed - 1][0] if failed else None,
+            "reason": (rows[0][2] or rows[0][1]) if failed else None,
+            "blocked_runs": blocked,
+        }
 
     def reap_stale_runs(self) -> int:
         """Mark runs left 'running' by a process that no longer exists as interrupted."""

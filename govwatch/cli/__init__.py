@@ -5,7 +5,7 @@ their commands to it when imported here. The CLI calls down into the crawl (``go
 ``scheduler``), the store and the text rules; nothing below imports it.
 """
 
-from govwatch.cli import crawling, review, tools  # noqa: F401  (registers the commands)
+from govwatch.cli import authoring, crawling, review, tools  # noqa: F401  (registers commands)
 from govwatch.cli.base import main
 
 __all__ = ["main"]

@@ -108,8 +108,9 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def _run_line(r: dict[str, Any]) -> str:
+    why = f" ({r['finish_reason']})" if r["outcome"] == "failed" and r.get("finish_reason") else ""
     return (
-        f"{r['source']}: {r['outcome']}, {r['pages']} pages, {r['new']} new, "
+        f"{r['source']}: {r['outcome']}{why}, {r['pages']} pages, {r['new']} new, "
         f"{r['changed']} changed, {r['errors']} errors (run {r['id']}, log {r['log_path']})"
     )
 
@@ -123,14 +124,16 @@ def list_sources(obj: Context, as_json: bool) -> None:
 
     sources = obj.sources()
     with obj.store() as store:
-        last = {}
+        last, health = {}, {}
         for name in sources:
             runs = store.runs(name, limit=1)
             last[name] = runs[0] if runs else None
+            health[name] = store.health(name)
     rows = []
     for name, s in sources.items():
-        run = last[name]
-        nxt = next_run(s, parse_time(run["started_at"]) if run else None) if s.enabled else None
+        run, h = last[name], health[name]
+        started = parse_time(run["started_at"]) if run else None
+        nxt = next_run(s, started, blocked_runs=h["blocked_runs"]) if s.enabled else None
         rows.append(
             {
                 **s.as_row(),
@@ -139,17 +142,27 @@ def list_sources(obj: Context, as_json: bool) -> None:
                 "last_run": run and run["started_at"],
                 "last_outcome": run and run["outcome"],
                 "next_run": nxt and nxt.isoformat(timespec="seconds"),
+                "failing": h["failing"],
+                "failing_since": h["failing_since"],
+                "failed_runs": h["failed_runs"],
+                "failure": h["reason"],
             }
         )
     if as_json:
         jsonl(rows)
         return
     for r in rows:
+        mark = "!" if r["failing"] else " "
         click.echo(
-            f"{r['name']:<24} {r['category']:<16} {r['region']:<6} "
+            f"{mark}{r['name']:<24} {r['category']:<16} {r['region']:<6} "
             f"last: {r['last_run'] or 'never':<25} {r['last_outcome'] or '':<11} "
             f"next: {r['next_run'] or 'disabled'}  {r['title']}"
         )
+        if r["failing"]:
+            click.echo(
+                f"  FAILING since {r['failing_since']} ({r['failed_runs']} run(s) in a row: "
+                f"{r['failure']}); see: govwatch runs --source {r['name']} --errors"
+            )
 
 
 RUN_FIELDS = (
