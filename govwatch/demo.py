@@ -1,8 +1,9 @@
 """``govwatch demo``: the main job on the embedded sample site.
 
-Starts the sample site on 127.0.0.1, crawls all its sources into data/demo.db (started afresh),
-edits two documents, crawls again and prints the change log: two ``changed`` entries with their
-diffs and nothing else, although the GBK portal's visit counter changed on every request.
+Starts the sample site on 127.0.0.1, crawls its sources (and the CMS-style portal's JSON, POST,
+script-paged and rendered lists) into data/demo.db (started afresh),
+edits three documents, crawls again and prints the change log: three ``changed`` entries with
+their diffs and nothing else, although the GBK portal's visit counter changed on every request.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ EDITS = [
         "标志着苏港合作进入更紧密的新阶段。首批23家会员企业在成立大会上现场签约。",
     ),
 ]
+# The CMS-style portal's healthy columns: a JSON GET list, a POST list, createPageHTML lists
+# and a list built by a script (rendered in Chromium).
+DEMO_CMS = 4
 # Local site: no need to wait between requests.
 FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 
@@ -41,13 +45,16 @@ def run_demo(data_dir: Path) -> int:
     site = SampleSite()
     base = site.start()
     sources_path = data_dir / "demo-sources.yaml"
-    sources_path.write_text(site.sources_yaml(), encoding="utf-8")
-    names = [s["name"] for s in site.sources()]
+    entries = site.sources() + site.cms_sources()[:DEMO_CMS]
+    sources_path.write_text(site.sources_yaml(entries=entries), encoding="utf-8")
+    names = [s["name"] for s in entries]
     try:
         click.echo(f"Sample site serving {len(site.docs)} documents at {base}")
         first = _crawl("First crawl", names, db_path, sources_path)
-        click.echo("\nEditing two documents on the site:")
-        for path, old, new in EDITS:
+        # and one on the POST-list portal: "第1号。" becomes "第1号（修订）。"
+        edits = [*EDITS, (site.cms.columns["post"][0].path, "第1号。", "第1号（修订）。")]
+        click.echo(f"\nEditing {len(edits)} documents on the site:")
+        for path, old, new in edits:
             site.edit(path, old, new)
             click.echo(f"  {path}: {old[-12:]} -> {new[-16:]}")
         second = _crawl("Second crawl", names, db_path, sources_path)
@@ -61,7 +68,7 @@ def run_demo(data_dir: Path) -> int:
             click.echo(format_change(store.change(c["id"])) + "\n")
     ok = all(r["outcome"] == "ok" for r in first + second)
     click.echo(f"Database: {db_path}  (try: govwatch --db {db_path} changes)")
-    if not ok or len(flagged) != len(EDITS):
+    if not ok or len(flagged) != len(edits):
         click.echo("demo: unexpected result (see the run log above)", err=True)
         return 1
     return 0

@@ -96,7 +96,7 @@ class Cms:
         doc = self.docs[path]
         with self.lock:
             if not any(old in p for p in doc.paragraphs):
-                raise KeyError(f"{old!r} not in {path}")
+                raise ValueError(f"{old!r} is not in {path}")
             doc.paragraphs = [p.replace(old, new) for p in doc.paragraphs]
 
     def sources(self, b: str) -> list[dict]:

@@ -69,7 +69,7 @@ def test_broken_pages_are_counted_errors_not_changes(site, tmp_path, db_path):
     with VersionStore(db_path) as store:
         errors = {e["url"].rsplit("/", 1)[-1]: e["kind"] for e in store.errors()}
         assert errors == {
-            "no-such-list.html": "http",  # a 404 list page
+            "no-such-list.html": "list_http",  # a 404 list page: the list is broken
             "missing.html": "http",
             "error500.html": "http",
             "report.pdf": "not_html",
