@@ -271,3 +271,20 @@ def test_scrapy_crawl_and_scheduler_share_sources(site, tmp_path, db_path):
     assert load_sources(sources)["sample_mirror"].interval_seconds == 3600
     (run,) = runs(db_path)
     assert run["trigger"] == "manual"
+
+
+def test_blocked_source_is_backed_off(site, tmp_path, db_path):
+    (blocked,) = [e for e in site.cms_sources() if e["name"] == "cms_blocked"]
+    blocked.update(schedule={"every": "2s", "jitter": 0}, settings=FAST)
+    sources = write_sources(tmp_path / "s.yaml", [blocked])
+    sched = Scheduler(db_path, sources, grace=5)
+    sched.start()
+    try:
+        wait_for(lambda: len([r for r in runs(db_path) if r["finished_at"]]) >= 2, timeout=60)
+    finally:
+        sched.stop()
+    first, second = runs(db_path)[:2]
+    assert (first["outcome"], first["finish_reason"]) == ("failed", "blocked")
+    ended = datetime.fromisoformat(first["finished_at"])
+    # every 2 s, blocked once: the next run waits 4 s after the blocked one
+    assert datetime.fromisoformat(second["started_at"]) >= ended + timedelta(seconds=3.5)

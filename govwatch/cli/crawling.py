@@ -182,6 +182,7 @@ RUN_FIELDS = (
     "suspects",
     "errors",
     "log_path",
+    "finish_reason",
 )
 
 
