@@ -127,7 +127,7 @@ class KnownDocumentsMiddleware:
         request.meta["known_body_hash"] = state["body_hash"]
 
     def spider_idle(self, spider: Any = None) -> None:
-        if self.rechecked or not self.recheck:
+        if self.rechecked or not self.recheck or getattr(self.crawler.spider, "refused", None):
             return
         self.rechecked = True
         spider = self.crawler.spider

@@ -66,9 +66,14 @@ RETRY_TIMES = 2
 REDIRECT_MAX_TIMES = 10
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # Scrapy 2.19's code-running HTTP endpoint: never by default
 
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.politeness.OffsiteGuardMiddleware": 40,
     "crawler.middlewares.BlockedHostMiddleware": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.politeness.RobotsTxtMiddleware": 100,
+    "crawler.politeness.HostLimitsMiddleware": 1000,
     # process_response runs from high to low: see a loop before RedirectMiddleware (600) follows it
     "crawler.middlewares.RedirectLoopMiddleware": 650,
     "crawler.middlewares.KnownDocumentsMiddleware": 560,

@@ -296,3 +296,24 @@ def check_render(c: Checker, value: Any) -> str | None:
     if value not in RENDER_MODES:
         raise c.fail("render", f"{value!r}: use 'list' (list pages) or 'all' (documents too)")
     return str(value)
+
+
+HOST_RE = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+
+def check_allowed_hosts(c: Checker, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise c.fail("allowed_hosts", "must be a list of host names, e.g. [files.example.gov.cn]")
+    hosts = []
+    for host in value:
+        host = str(host).strip().lower()
+        if not HOST_RE.match(host):
+            raise c.fail(
+                "allowed_hosts", f"{host!r} is not a host name (or *.domain for its subdomains)"
+            )
+        hosts.append(host)
+    return tuple(hosts)

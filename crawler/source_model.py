@@ -102,7 +102,33 @@ class Source:
     timeout: float | None = None  # seconds a scheduled crawl may take before it is stopped
     api: Api | None = None
     render: str | None = None  # "list": list pages in Chromium; "all": documents too
+    allowed_hosts: tuple[str, ...] = ()  # more hosts; "*.example.cn" takes its subdomains
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """The hosts of the source's own URLs: start_urls, api, pages."""
+        from urllib.parse import urlparse
+
+        urls = [*self.start_urls]
+        if self.api:
+            urls.append(self.api.url.replace("{page}", "1"))
+        if self.pages:
+            urls.append(self.pages.template.replace("{n}", "1"))
+        return frozenset((urlparse(u).hostname or "").lower() for u in urls) - {""}
+
+    def allows(self, host: str) -> bool:
+        """May the crawl of this source request ``host``? Its own hosts, and allowed_hosts."""
+        host = host.lower().rstrip(".")
+        if host in self.hosts:
+            return True
+        for rule in self.allowed_hosts:
+            if rule.startswith("*."):
+                if host == rule[2:] or host.endswith(rule[1:]):
+                    return True
+            elif host == rule:
+                return True
+        return False
 
     @property
     def interval_seconds(self) -> float | None:

@@ -16,6 +16,7 @@ import yaml
 
 from crawler.source_checks import (
     Checker,
+    check_allowed_hosts,
     check_api,
     check_ignore,
     check_pages,
@@ -49,6 +50,7 @@ KNOWN_KEYS = (
     "notify",
     "api",
     "render",
+    "allowed_hosts",
 )
 
 __all__ = [
@@ -119,6 +121,7 @@ def parse_source(raw: Any, index: int = 0, path: str = "sources.yaml") -> Source
         timeout=timeout,
         api=api,
         render=check_render(c, raw.get("render")),
+        allowed_hosts=check_allowed_hosts(c, raw.get("allowed_hosts")),
         extra={k: v for k, v in raw.items() if k not in KNOWN_KEYS},
     )
 

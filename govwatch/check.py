@@ -43,6 +43,7 @@ def check_source(source: Source) -> dict[str, Any]:
         entries += _html_list(source, url, lists)
     if source.api:
         entries += _api_list(source, lists)
+    entries = [e for e in entries if _on_site(source, e.url)]  # as the crawl's off-site guard
     report: dict[str, Any] = {"source": source.name, "lists": lists, "links": len(entries)}
     if source.render:
         report["note"] = (
@@ -54,6 +55,11 @@ def check_source(source: Source) -> dict[str, Any]:
     if report["document"] and report["document"].get("error"):
         report["ok"] = False
     return report
+
+
+def _on_site(source: Source, url: str) -> bool:
+    parsed = urllib.parse.urlparse(url)
+    return parsed.scheme in ("http", "https") and source.allows(parsed.hostname or "")
 
 
 def _html_list(source: Source, url: str, lists: list[dict[str, Any]]) -> list[ListEntry]:

@@ -51,6 +51,7 @@ class VersionPipeline:
         self.store: VersionStore | None = None
         self.run_id: int | None = None
         self.counts = dict.fromkeys([*COUNTED.values(), "errors"], 0)
+        self.locked_out = False
         self._progress: task.LoopingCall | None = None
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(self.spider_error, signal=signals.spider_error)
@@ -86,6 +87,17 @@ class VersionPipeline:
             )
         )
         self.crawler.stats.set_value("govwatch/run_id", self.run_id)  # for the notify extension
+        holder = self.store.acquire_source_lock(self.source.name, self.run_id)
+        if holder is not None:
+            message = (
+                f"another crawl of {self.source.name} is running: run {holder['run_id']} "
+                f"(pid {holder['pid']} on {holder['host']}, since {holder['acquired_at']})"
+            )
+            self.locked_out = True
+            self.crawler.spider.refused = message  # the spider starts nothing
+            self._error(None, "locked", message)
+            logger.error("%(message)s; this crawl stops", {"message": message})
+            return
         logger.info(
             "Run %(run)s of %(source)s into %(db)s",
             {"run": self.run_id, "source": self.source.name, "db": self.store.path},
@@ -102,11 +114,15 @@ class VersionPipeline:
             return
         reason = self.crawler.stats.get_value("finish_reason") or "finished"
         outcome = OUTCOMES.get(reason, "failed")
-        problems = self._run_problems()
+        if self.locked_out:
+            outcome, reason = "failed", "locked"
+        problems = [] if self.locked_out else self._run_problems()
         if problems and outcome == "ok":
             outcome = "failed"
             reason = problems[0][0]
         self.store.finish_run(self.run_id, outcome, finish_reason=reason, **self._run_counts())
+        if not self.locked_out:
+            self.store.release_source_lock(self.source.name, self.run_id)
         logger.info(
             "Run %(run)s done: %(counts)s", {"run": self.run_id, "counts": self._run_counts()}
         )
@@ -128,6 +144,7 @@ class VersionPipeline:
             **self.counts,
             "pages": stats.get_value("response_received_count", 0),
             "not_modified": stats.get_value("govwatch/not_modified", 0),
+            "offsite": stats.get_value("govwatch/offsite", 0),
         }
 
     def _report_progress(self) -> None:

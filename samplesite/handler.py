@@ -30,13 +30,28 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        site = self.site
+        with site.traffic_lock:  # requests in flight at once, for the per-site limit tests
+            site.in_flight += 1
+            site.max_in_flight = max(site.max_in_flight, site.in_flight)
+            site.started.append((time.monotonic(), self.path))
+        try:
+            if site.slow and not self.path.startswith("/robots.txt"):
+                time.sleep(site.slow)
+            self._get()
+        finally:
+            with site.traffic_lock:
+                site.in_flight -= 1
+
+    def _get(self) -> None:
         path, _, query = self.path.split("#", 1)[0].partition("?")
         self.site.hits[path] = self.site.hits.get(path, 0) + 1
         if path.startswith("/cms/"):
             self._cms("GET", path, query, b"")
             return
         if path == "/robots.txt":
-            self._send(200, "text/plain", ROBOTS.encode(), {})
+            status, robots = self.site.robots
+            self._send(status, "text/plain", robots.encode(), {})
             return
         if path == "/broken/hang.html":  # a server that never answers (bounded, for tests)
             time.sleep(HANG_SECONDS)

@@ -77,3 +77,30 @@ def broken_page(path: str) -> tuple[int, str, bytes, dict[str, str]] | None:
     if path == "/broken/error500.html":
         return 500, "text/html", b"<h1>500</h1>", {}
     return None
+
+
+def offsite_page(path: str, port: int) -> tuple[int, str, bytes, dict[str, str]] | None:
+    """A list whose links try to leave the site: a local file, another host (``localhost`` is
+    another host name for this very server, so a crawl that follows it would succeed), https
+    elsewhere, and a redirect and a meta refresh to that other host."""
+    other = f"http://localhost:{port}"
+    html = "text/html; charset=utf-8"
+    if path == "/offsite/list.html":
+        links = [
+            "file:///etc/passwd",
+            f"{other}/invest/news/1002.html",
+            "https://evil.example/x.html",
+            "//evil.example/protocol-relative.html",
+            "/offsite/redirect.html",
+            "/offsite/refresh.html",
+            "/invest/news/1001.html",
+        ]
+        items = "".join(f'<li><a href="{u}">链接{i}</a></li>' for i, u in enumerate(links))
+        return 200, html, f'<html><body><ul class="list">{items}</ul></body></html>'.encode(), {}
+    if path == "/offsite/redirect.html":
+        return 302, html, b"", {"Location": f"{other}/invest/news/1003.html"}
+    if path == "/offsite/refresh.html":
+        target = f"{other}/invest/news/1004.html"
+        body = f'<html><head><meta http-equiv="refresh" content="0; url={target}"></head></html>'
+        return 200, html, body.encode(), {}
+    return None

@@ -19,8 +19,8 @@ from typing import Any
 
 from . import pages as P
 from .cms import Cms
-from .handler import Handler, Server
-from .oddities import broken_page, charset_page
+from .handler import ROBOTS, Handler, Server
+from .oddities import broken_page, charset_page, offsite_page
 
 GEN_PER_PAGE = 20
 INVEST_PER_PAGE = 4
@@ -41,6 +41,12 @@ class SampleSite:
             self.docs[d.path] = d
         self.generated = generated
         self.cms = Cms()
+        self.traffic_lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.started: list[tuple[float, str]] = []  # (monotonic time, path) of each request
+        self.slow = 0.0  # seconds each answer takes (for the per-site limit tests)
+        self.robots: tuple[int, str] = (200, ROBOTS)  # status and body of /robots.txt
         self.removed: set[str] = set()
         self.modified: dict[str, float] = {}
         self.hits: dict[str, int] = {}
@@ -287,6 +293,8 @@ class SampleSite:
                 self.maintenance[path] -= 1
                 return 200, "text/html; charset=utf-8", P.MAINTENANCE.encode(), {}
         broken = broken_page(path) or (charset_page(path) if path.startswith("/charset/") else None)
+        if path.startswith("/offsite/") and self.server is not None:
+            broken = offsite_page(path, self.server.server_address[1])
         if broken is not None:
             return broken
         route = self._route(path)

@@ -43,6 +43,7 @@ def html_links(doc: Any, base_url: str, selector: Selector) -> list[str]:
         href = node.attrib.get("href") if not isinstance(root, str) else root
         if href and not href.strip().lower().startswith(SKIP_HREF):
             urls.append(urljoin(base_url, href.strip()))
+    # other schemes (file:, ftp:) are left to the crawl's off-site guard, which counts them
     return [u for u in urls if wanted(u, selector)]
 
 

@@ -19,6 +19,7 @@ from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutErro
 
 from crawler.items import DocumentItem, ErrorItem
 from crawler.middlewares import HostBlocked, RedirectLoopError
+from crawler.politeness import OffsiteRequest
 from crawler.urls import canonical
 from pipelines.text.charsets import UndecodablePage, decode_body
 from spiders.blocked import BLOCKED_STATUSES, challenge_reason
@@ -77,12 +78,15 @@ class SourceSpider(scrapy.Spider):
         self.lists_failed = 0
         self.links_found = 0
         self.blocked_hosts: set[str] = set()
+        self.refused: str | None = None  # set by the version pipeline when another crawl runs
 
     @property
     def max_list_pages(self) -> int:
         return self.source.max_pages or self.settings.getint("LIST_MAX_PAGES")
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.refused:  # another crawl of this source holds its lock
+            return
         urls = list(self.source.start_urls)
         if self.source.pages:
             urls += [u for u in self.source.pages.urls() if u not in urls]
@@ -290,6 +294,8 @@ class SourceSpider(scrapy.Spider):
             kind, message = "network", failure.getErrorMessage() or failure.type.__name__
         elif failure.check(RedirectLoopError):
             kind, message = "redirect_loop", failure.getErrorMessage()
+        elif failure.check(OffsiteRequest):
+            return  # counted by the guard (the run's offsite count), never fetched
         elif failure.check(HostBlocked):
             self.crawler.stats.inc_value("govwatch/skipped_blocked_host")
             return  # one blocked error per host is enough; the rest are not requested

@@ -78,6 +78,34 @@ class RunLog(Connection):
             "blocked_runs": blocked,
         }
 
+    def acquire_source_lock(self, source: str, run_id: int) -> dict[str, Any] | None:
+        """Take ``source``'s crawl lock for ``run_id``; the holder's row when another live crawl
+        has it. A lock whose holder process is gone, or whose run has ended, is taken over."""
+        import socket
+
+        host, pid = socket.gethostname(), os.getpid()
+        with self._write() as db:
+            holder = next(db["source_locks"].rows_where("source = ?", [source]), None)
+            if holder and holder["run_id"] != run_id and self._lock_alive(db, holder, host):
+                return holder
+            db["source_locks"].insert(
+                {"source": source, "run_id": run_id, "pid": pid, "host": host,
+                 "acquired_at": now_iso()},
+                pk="source", replace=True,
+            )  # fmt: skip
+        return None
+
+    @staticmethod
+    def _lock_alive(db: Any, holder: dict[str, Any], host: str) -> bool:
+        run = next(db["runs"].rows_where("id = ?", [holder["run_id"]]), None)
+        if run is None or run["outcome"] != "running":
+            return False
+        return holder["host"] != host or _pid_alive(holder["pid"])
+
+    def release_source_lock(self, source: str, run_id: int) -> None:
+        with self._write() as db:
+            db.execute("delete from source_locks where source = ? and run_id = ?", [source, run_id])
+
     def reap_stale_runs(self) -> int:
         """Mark runs left 'running' by a process that no longer exists as interrupted."""
         stale = [

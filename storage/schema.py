@@ -261,6 +261,18 @@ def m006_review_indexes(db: Database) -> None:
         db[table].create_index(columns, if_not_exists=True)
 
 
+@migration
+def m007_run_offsite_and_source_locks(db: Database) -> None:
+    """Runs count the off-site links they skipped; one crawl of a source at a time."""
+    if "offsite" not in db["runs"].columns_dict:
+        db["runs"].add_column("offsite", int, not_null_default=0)
+    db["source_locks"].create(
+        {"source": str, "run_id": int, "pid": int, "host": str, "acquired_at": str},
+        pk="source",
+        if_not_exists=True,
+    )
+
+
 def ensure_schema(db: Database) -> None:
     """Bring ``db`` up to the newest schema; a no-op when it is there already.
 

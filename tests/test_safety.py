@@ -1,0 +1,148 @@
+"""The crawl stays where it was sent and within each site's limits: off-site and file links,
+redirects and meta refreshes, per-host concurrency, robots.txt status rules and Crawl-delay,
+and one crawl of a source at a time. Real crawls against the sample site on 127.0.0.1."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from crawler import settings
+from storage import VersionStore
+from tests.conftest import ROOT, crawl_command, env_for, govwatch, scrapy_crawl, write_sources
+
+FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "RETRY_TIMES": 0}
+
+
+def entry(site, name, path, **extra):
+    return {
+        "name": name, "title": "t", "region": "苏州市", "category": "other",
+        "start_urls": [site.base_url + path], "links": {"css": "ul.list a, ul.news-list a"},
+        "settings": dict(FAST), **extra,
+    }  # fmt: skip
+
+
+def test_offsite_and_file_links_redirects_and_refreshes_are_never_fetched(site, tmp_path, db_path):
+    sources = write_sources(tmp_path / "s.yaml", [entry(site, "off", "/offsite/list.html")])
+    out = govwatch("crawl", "off", db=db_path, sources=sources)
+    assert out.returncode == 0, out.stderr[-2000:]
+    # localhost is this very server under another name: anything followed there would show up
+    # as a request for /invest/news/1002.html ... 1004.html
+    assert set(site.hits) == {
+        "/robots.txt", "/offsite/list.html", "/offsite/redirect.html", "/offsite/refresh.html",
+        "/invest/news/1001.html",
+    }  # fmt: skip
+    with VersionStore(db_path) as store:
+        (run,) = store.runs()
+        assert (run["outcome"], run["new"], run["errors"]) == ("ok", 1, 0)
+        assert run["offsite"] == 6  # file:, localhost, https and // elsewhere, redirect, refresh
+        urls = [d["url"] for d in store.db["documents"].rows]
+    assert urls == [site.base_url + "/invest/news/1001.html"]
+
+
+def test_allowed_hosts_lets_a_listed_host_in(site, tmp_path, db_path):
+    src = entry(site, "off", "/offsite/list.html", allowed_hosts=["localhost"])
+    sources = write_sources(tmp_path / "s.yaml", [src])
+    assert govwatch("crawl", "off", db=db_path, sources=sources).returncode == 0
+    assert {"/invest/news/1002.html", "/invest/news/1003.html"} <= set(site.hits)
+    assert "/etc/passwd" not in str(site.hits)
+
+
+def test_requests_in_flight_per_host_stay_within_the_limit(tmp_path, db_path):
+    from samplesite import SampleSite
+
+    with SampleSite(generated=40) as site:
+        site.slow = 0.15
+        limit = {"CONCURRENT_REQUESTS_PER_DOMAIN": 2}
+        src = entry(site, "gen", "/gen/list.html", max_pages=1, settings={**FAST, **limit})
+        sources = write_sources(tmp_path / "s.yaml", [src])
+        result = scrapy_crawl("gen", db_path, sources)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert len(site.hits) >= 20
+        assert site.max_in_flight == 2
+
+
+def test_robots_txt_answering_500_disallows_the_site(site, tmp_path, db_path):
+    site.robots = (500, "<h1>Internal Server Error</h1>")
+    sources = write_sources(tmp_path / "s.yaml", [entry(site, "inv", "/invest/list.html")])
+    out = govwatch("crawl", "inv", db=db_path, sources=sources)
+    assert out.returncode == 1
+    assert set(site.hits) == {"/robots.txt"}
+    with VersionStore(db_path) as store:
+        (run,) = store.runs()
+        assert run["outcome"] == "failed"
+        assert [e["kind"] for e in store.errors(run["id"])] == ["robots"]
+
+
+def test_robots_txt_404_allows_and_crawl_delay_is_a_floor(site, tmp_path, db_path):
+    site.robots = (200, "User-agent: *\nCrawl-delay: 1\n")
+    sources = write_sources(tmp_path / "s.yaml", [entry(site, "inv", "/invest/list.html")])
+    assert govwatch("crawl", "inv", db=db_path, sources=sources).returncode == 0
+    starts = [t for t, path in site.started if path != "/robots.txt"]
+    assert len(starts) >= 4
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) >= 0.9, gaps
+    site.robots = (404, "not here")
+    site.started.clear()
+    assert govwatch("crawl", "inv", db=db_path, sources=sources).returncode == 0
+    assert len(site.started) >= 4  # a missing robots.txt allows everything
+
+
+def test_one_crawl_of_a_source_at_a_time_and_a_dead_holder_is_taken_over(site, tmp_path, db_path):
+    site.slow = 2.0  # the first crawl takes a few seconds
+    sources = write_sources(tmp_path / "s.yaml", [entry(site, "inv", "/invest/list.html")])
+    env = env_for(db_path, sources)
+    first = subprocess.Popen(
+        crawl_command("inv"), env=env, cwd=ROOT, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not site.hits.get("/invest/list.html"):
+            time.sleep(0.1)
+        second = scrapy_crawl("inv", db_path, sources)
+        assert second.returncode == 0
+        assert first.poll() is None, "the first crawl ended before the second started"
+        assert "another crawl of inv is running" in second.stderr
+        first.wait(timeout=60)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    with VersionStore(db_path) as store:
+        refused, done = store.runs()
+        assert (refused["outcome"], refused["finish_reason"]) == ("failed", "locked")
+        assert done["outcome"] == "ok"
+        assert [e["kind"] for e in store.errors(refused["id"])] == ["locked"]
+    # a crawl killed while holding the lock does not keep it
+    site.slow = 1.0
+    killed = subprocess.Popen(
+        crawl_command("inv"), env=env, cwd=ROOT, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    time.sleep(4)
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait(timeout=10)
+    site.slow = 0
+    again = scrapy_crawl("inv", db_path, sources)
+    assert again.returncode == 0
+    assert "another crawl" not in again.stderr
+    with VersionStore(db_path) as store:
+        assert store.runs()[0]["outcome"] == "ok"
+
+
+def test_remote_control_and_telnet_are_off():
+    assert settings.REMOTE_CONTROL_ENABLED is False
+    assert settings.TELNETCONSOLE_ENABLED is False
+
+
+@pytest.mark.parametrize("host", ["ex ample.com", "http://x.cn", "*", "a..b"])
+def test_bad_allowed_hosts_are_one_line(tmp_path, host):
+    from crawler.sources import SourceError, load_sources
+
+    src = {"name": "x", "title": "x", "region": "x", "category": "news", "links": "a",
+           "start_urls": ["http://x.test/"], "allowed_hosts": [host]}  # fmt: skip
+    with pytest.raises(SourceError, match="allowed_hosts"):
+        load_sources(write_sources(tmp_path / "s.yaml", [src]))
