@@ -36,21 +36,34 @@ def extract(inputs: tuple[str, ...], as_json: bool) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8700, show_default=True)
+@click.option("--port", default=8700, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False),
+    help="File whose first line is the UI password (else env GOVWATCH_PASSWORD).",
+)
 @pass_ctx
-def serve(obj: Context, host: str, port: int) -> None:
-    """The review web UI (change log, diffs, versions, reports, search, Atom feed)."""
-    from govwatch.web import serve as serve_app
+def serve(obj: Context, host: str, port: int, password_file: str | None) -> None:
+    """The review web UI (change log, diffs, versions, reports, search, Atom feed).
 
+    Beyond loopback it needs a password (GOVWATCH_PASSWORD or --password-file); on loopback
+    a password, when given, turns the login on too.
+    """
+    from govwatch.web import serve as serve_app
+    from govwatch.web.security import LoginRequired, check_exposure, read_password
+
+    try:
+        password = read_password(password_file)
+        check_exposure(host, password)
+    except (LoginRequired, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
     obj.store().close()  # one clear error now if the database cannot be opened
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(
-            f"Warning: serving on {host}: anyone who reaches this address can read the "
-            "change log and mark changes reviewed (there is no login).",
-            err=True,
-        )
-    click.echo(f"govwatch at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    serve_app(obj.db_path, host, port)
+    login = "login required" if password else "no login (loopback only)"
+    click.echo(f"govwatch at http://{host}:{port}/ ({login}; Ctrl-C to stop)", err=True)
+    try:
+        serve_app(obj.db_path, host, port, password)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
 
 
 @main.command()

@@ -14,6 +14,7 @@ from flask import Flask, Response, abort, g, redirect, render_template, request,
 
 from crawler.urls import canonical
 from govwatch.timeparse import parse_since
+from govwatch.web import security
 from pipelines.text.normalize import normalize
 from storage import UnknownChange, VersionStore, mark_changes, sentence_diff
 
@@ -23,9 +24,11 @@ FEED_ENTRIES = 100
 FILTERS = ("source", "region", "doc_type", "kind")
 
 
-def create_app(db_path: str) -> Flask:
+def create_app(db_path: str, password: str | None = None) -> Flask:
+    """The UI over ``db_path``; with ``password``, every page needs a login (security.py)."""
     app = Flask(__name__)
     app.config["DB_PATH"] = str(db_path)
+    security.install(app, password)
 
     def store() -> VersionStore:
         if "store" not in g:
@@ -92,7 +95,8 @@ def create_app(db_path: str) -> Flask:
     def review(change_id: int) -> Response:
         if store().mark_reviewed([change_id]):
             abort(404)
-        return redirect(request.form.get("next") or url_for("change", change_id=change_id))
+        fallback = url_for("change", change_id=change_id)
+        return redirect(security.safe_next(request.form.get("next"), fallback))
 
     @app.route("/document/<int:doc_id>")
     def document(doc_id: int) -> str:
@@ -179,7 +183,11 @@ def _atom(rows: list[dict], root: str, self_url: str) -> str:
     )
 
 
-def serve(db_path: str, host: str, port: int) -> None:
+def serve(db_path: str, host: str, port: int, password: str | None = None) -> None:
+    """Serve the UI with waitress; refuses (LoginRequired) to listen beyond loopback without a
+    password."""
     from waitress import serve as waitress_serve
 
-    waitress_serve(create_app(db_path), host=host, port=port, threads=8, ident="govwatch")
+    security.check_exposure(host, password)
+    app = create_app(db_path, password)
+    waitress_serve(app, host=host, port=port, threads=8, ident="govwatch")
