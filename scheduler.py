@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import logging.handlers
 import os
@@ -32,7 +33,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from crawler.sources import Source, SourceError, load_sources
+from crawler.sources import Source, SourceError, parse_sources_text
 from govwatch.runner import run_crawls
 from govwatch.schedules import backoff_seconds, make_trigger, next_run, parse_time, spread
 from storage import StoreError, VersionStore
@@ -62,6 +63,7 @@ class Scheduler:
         self.watch = watch
         self.settings = settings or {}
         self.sources: dict[str, Source] = {}
+        self.snapshot = self.sources_path
         self.stopping = threading.Event()
         self._mtime = 0.0
         self._lock = threading.Lock()
@@ -80,7 +82,7 @@ class Scheduler:
     def load(self) -> None:
         """First load: a bad file is fatal here (SourceError), later ones are not."""
         self._mtime = self.sources_path.stat().st_mtime if self.sources_path.exists() else 0.0
-        sources = load_sources(self.sources_path)
+        sources = self._read_validated()
         with VersionStore(self.db_path) as store:
             store.reap_stale_runs()
             store.sync_sources(s.as_row() for s in sources.values())
@@ -90,8 +92,8 @@ class Scheduler:
         """Re-read sources.yaml; on error keep the running configuration."""
         try:
             self._mtime = self.sources_path.stat().st_mtime
-            sources = load_sources(self.sources_path)
-        except (OSError, SourceError) as exc:
+            sources = self._read_validated()
+        except (OSError, UnicodeDecodeError, SourceError) as exc:
             logger.error(
                 "Reload refused, keeping the last good configuration: %(error)s", {"error": exc}
             )
@@ -101,6 +103,23 @@ class Scheduler:
             "Reloaded %(path)s: %(n)d sources", {"path": self.sources_path, "n": len(sources)}
         )
         return True
+
+    def _read_validated(self) -> dict[str, Source]:
+        """Validate the file and keep a snapshot of exactly what was validated: child crawls
+        read the snapshot, so a later bad edit on disk never reaches them."""
+        if not self.sources_path.exists():
+            raise SourceError(f"{self.sources_path}: sources file not found")
+        text = self.sources_path.read_text(encoding="utf-8")
+        sources = parse_sources_text(text, str(self.sources_path))
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        snapshot = self.db_path.parent / "config" / f"sources-{digest}.yaml"
+        if not snapshot.exists():
+            snapshot.parent.mkdir(parents=True, exist_ok=True)
+            partial = snapshot.with_suffix(".tmp")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(snapshot)
+        self.snapshot = snapshot
+        return sources
 
     def _apply(self, sources: dict[str, Source]) -> None:
         with self._lock:
@@ -180,7 +199,7 @@ class Scheduler:
             (run,) = run_crawls(
                 [name],
                 db_path=self.db_path,
-                sources_path=self.sources_path,
+                sources_path=self.snapshot,  # what was validated, not what is on disk now
                 trigger="scheduled",
                 jobs=1,
                 settings=self.settings,

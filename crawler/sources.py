@@ -65,6 +65,7 @@ __all__ = [
     "parse_every",
     "parse_source",
     "parse_sources",
+    "parse_sources_text",
 ]
 
 
@@ -139,6 +140,18 @@ def parse_sources(data: Any, path: str = "sources.yaml") -> dict[str, Source]:
     return sources
 
 
+def parse_sources_text(text: str, path: str = "sources.yaml") -> dict[str, Source]:
+    """Validate the text of a sources file (``path`` only names it in messages)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SourceError(f"{path}: not valid YAML{where}: {problem}") from None
+    return parse_sources(data, path)
+
+
 def load_sources(path: str | Path) -> dict[str, Source]:
     """Load and validate ``path``; raises ``SourceError`` with one readable line."""
     path = Path(path)
@@ -148,14 +161,7 @@ def load_sources(path: str | Path) -> dict[str, Source]:
         raise SourceError(f"{path}: sources file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"{path}: cannot read sources file: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SourceError(f"{path}: not valid YAML{where}: {problem}") from None
-    return parse_sources(data, str(path))
+    return parse_sources_text(text, str(path))
 
 
 def load_rules(sources_path: str | Path, source: str) -> list[Rule]:

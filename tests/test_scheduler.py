@@ -202,7 +202,11 @@ def test_config_edit_adds_a_job_and_a_bad_edit_is_refused(site, tmp_path, db_pat
     proc.signal(signal.SIGHUP)
     wait_for(lambda: "Reload refused, keeping the last good configuration" in proc.text(), 30)
     count = len(runs(db_path, "sample_docshare"))
-    wait_for(lambda: len(runs(db_path, "sample_docshare")) > count, 30)  # still scheduled
+    wait_for(lambda: len(runs(db_path, "sample_docshare")) > count + 1, 30)  # still scheduled
+    # and its crawls read the validated snapshot, not the broken file now on disk
+    later = [r for r in runs(db_path, "sample_docshare")[count:] if r["finished_at"]]
+    assert later
+    assert {r["outcome"] for r in later} == {"ok"}
     assert proc.proc.poll() is None
     assert proc.stop() == 0
 
@@ -239,7 +243,8 @@ def test_concurrent_crawls_never_lock_or_lose_a_version(tmp_path, db_path):
 
     with SampleSite(generated=150) as site:
         sources = write_sources(tmp_path / "s.yaml", site.sources())
-        names = ["sample_generated", "sample_generated", "sample_invest", "sample_wujiang"]
+        # four sources at once (a second crawl of the same source is refused: test_safety)
+        names = ["sample_generated", "sample_invest", "sample_wujiang", "sample_mirror"]
         procs = [
             subprocess.Popen(
                 crawl_command(name, VERSIONS_PROGRESS_INTERVAL="0.2"),
@@ -257,7 +262,7 @@ def test_concurrent_crawls_never_lock_or_lose_a_version(tmp_path, db_path):
         assert "database is locked" not in err
     with VersionStore(db_path) as store:
         counts = store.counts()
-        assert counts["documents"] == 150 + 10 + 2
+        assert counts["documents"] == 150 + 10 + 2 + 1
         assert counts["versions"] == counts["documents"]
         assert counts["changes"] == counts["documents"]  # each `new` exactly once
         assert counts["errors"] == 0
