@@ -299,7 +299,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    setup_logging(args.log_file or Path(args.db).resolve().parent / "logs" / "scheduler.log")
+    log_file = args.log_file or Path(args.db).resolve().parent / "logs" / "scheduler.log"
+    try:
+        setup_logging(log_file)
+    except OSError as exc:
+        sys.stderr.write(f"govwatch: cannot write the log {log_file}: {exc.strerror or exc}\n")
+        return 2
     settings = dict(o.split("=", 1) for o in args.overrides if "=" in o)
     scheduler = Scheduler(
         args.db,
@@ -311,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         scheduler.run_forever()
-    except (SourceError, StoreError) as exc:
+    except (SourceError, StoreError, OSError) as exc:
         sys.stderr.write(f"govwatch: {exc}\n")
         return 2
     return 0

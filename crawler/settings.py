@@ -6,6 +6,7 @@ Settings of our own (prefix = component):
     VERSIONS_RUN_ID        an existing run row to fill (set by `govwatch crawl`), else a new one
     VERSIONS_RUN_TRIGGER   manual | scheduled, for a new run row
     VERSIONS_PROGRESS_INTERVAL  seconds between progress updates of the run row
+    VERSIONS_BUSY_TIMEOUT  seconds a write waits for another process's write lock
     EXTRACT_WORKERS        extraction processes beside the crawl (0 = extract in the crawl process)
     EXTRACT_MIN_CHARS      an extraction shorter than this is "empty", an error, not a version
     LIST_MAX_PAGES         pagination limit per source unless the source sets max_pages
@@ -34,6 +35,7 @@ VERSIONS_DB_PATH = os.environ.get("GOVWATCH_DB", "data/govwatch.db")
 VERSIONS_RUN_ID = None
 VERSIONS_RUN_TRIGGER = "manual"
 VERSIONS_PROGRESS_INTERVAL = 2.0
+VERSIONS_BUSY_TIMEOUT = 60.0
 VERSIONS_SHRINK_GUARD = 0.7
 VERSIONS_MISSES_TO_REMOVE = 2
 VERSIONS_KEEP_ERRORS_DAYS = 90

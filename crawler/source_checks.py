@@ -103,6 +103,10 @@ def check_pages(c: Checker, value: Any) -> Pages | None:
     if "{n}" not in template:
         raise c.fail("pages.template", "must contain {n}")
     try:
+        template.format(n=1)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise c.fail("pages.template", f"only {{n}} may be in braces ({exc!r})") from None
+    try:
         first, last = int(value.get("first", 1)), int(value["last"])
     except (KeyError, TypeError, ValueError):
         raise c.fail("pages", "first and last must be whole numbers (last is required)") from None
@@ -149,14 +153,53 @@ def check_schedule(c: Checker, value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+# Settings a source may not change: where the run is recorded, and what keeps the crawl polite,
+# contained and observable.
+FIXED_SETTINGS = {
+    "SOURCES_FILE", "VERSIONS_DB_PATH", "VERSIONS_RUN_ID", "VERSIONS_RUN_TRIGGER", "LOG_FILE",
+    "SPIDER_LOADER_CLASS", "ITEM_PIPELINES", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES",
+    "EXTENSIONS", "DOWNLOAD_HANDLERS", "TWISTED_REACTOR", "ROBOTSTXT_OBEY",
+    "REMOTE_CONTROL_ENABLED", "TELNETCONSOLE_ENABLED", "USER_AGENT",
+}  # fmt: skip
+# name -> (smallest, largest, whole number?)
+NUMERIC_SETTINGS = {
+    "DOWNLOAD_DELAY": (0, 3600, False),
+    "DOWNLOAD_TIMEOUT": (1, 3600, False),
+    "CONCURRENT_REQUESTS": (1, 256, True),
+    "CONCURRENT_REQUESTS_PER_DOMAIN": (1, 64, True),
+    "RETRY_TIMES": (0, 20, True),
+    "AUTOTHROTTLE_START_DELAY": (0, 3600, False),
+    "AUTOTHROTTLE_MAX_DELAY": (0, 86400, False),
+    "AUTOTHROTTLE_TARGET_CONCURRENCY": (0.1, 64, False),
+    "DOWNLOAD_MAXSIZE": (1024, 1 << 31, True),
+    "LIST_MAX_PAGES": (1, 10_000, True),
+    "EXTRACT_WORKERS": (0, 16, True),
+}
+
+
 def check_settings(c: Checker, value: Any) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise c.fail("settings", "must be a mapping of Scrapy settings, e.g. {DOWNLOAD_DELAY: 2}")
-    for key in value:
+    for key, setting in value.items():
         if not isinstance(key, str) or not re.fullmatch(r"[A-Z][A-Z0-9_]*", key):
             raise c.fail("settings", f"{key!r} is not a Scrapy setting name (UPPER_CASE)")
+        if key in FIXED_SETTINGS:
+            raise c.fail(f"settings.{key}", "cannot be set per source (set it for every crawl)")
+        if key in NUMERIC_SETTINGS:
+            low, high, whole = NUMERIC_SETTINGS[key]
+            number = setting if not isinstance(setting, bool) else None
+            if isinstance(number, str):
+                try:
+                    number = float(number)
+                except ValueError:
+                    number = None
+            if not isinstance(number, int | float) or (whole and number != int(number)):
+                kind = "a whole number" if whole else "a number"
+                raise c.fail(f"settings.{key}", f"{setting!r} is not {kind}")
+            if not low <= number <= high:
+                raise c.fail(f"settings.{key}", f"{setting!r} is out of range {low}..{high}")
     return dict(value)
 
 

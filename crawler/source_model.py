@@ -12,6 +12,8 @@ from typing import Any
 
 EVERY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 EVERY_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MIN_EVERY = 1.0  # seconds: the shortest schedule interval or timeout
+MAX_EVERY = 366 * 86400.0
 
 
 class SourceError(ValueError):
@@ -146,13 +148,15 @@ class Source:
 
 def parse_every(value: str | int | float) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if value <= 0:
-            raise ValueError("must be positive")
-        return float(value)
-    m = EVERY_RE.match(str(value))
-    if not m or float(m.group(1)) <= 0:
-        raise ValueError(f"{value!r} is not a duration like 30s, 15m, 6h or 1d")
-    return float(m.group(1)) * EVERY_UNITS[m.group(2)]
+        seconds = float(value)
+    else:
+        m = EVERY_RE.match(str(value))
+        if not m:
+            raise ValueError(f"{value!r} is not a duration like 30s, 15m, 6h or 1d")
+        seconds = float(m.group(1)) * EVERY_UNITS[m.group(2)]
+    if not MIN_EVERY <= seconds <= MAX_EVERY:
+        raise ValueError(f"{value!r} is out of range: from 1s to 366d")
+    return seconds
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,9 @@ def parse_sources(data: Any, path: str = "sources.yaml") -> dict[str, Source]:
 def parse_sources_text(text: str, path: str = "sources.yaml") -> dict[str, Source]:
     """Validate the text of a sources file (``path`` only names it in messages)."""
     try:
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text)):
+            # anchors and aliases can expand a few lines into gigabytes ("billion laughs")
+            raise SourceError(f"{path}: YAML aliases (*name) are not allowed in a sources file")
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -41,9 +41,13 @@ def read_input(item: str) -> tuple[bytes, str, dict[str, str]]:
             url = resp.geturl()
     else:
         path = Path(item)
-        if path.stat().st_size > MAX_BYTES:
-            raise ValueError(f"larger than {MAX_BYTES} bytes")
-        body, url, headers = path.read_bytes(), path.resolve().as_uri(), {}
+        if not path.exists():
+            raise ValueError("no such file")
+        if not path.is_file():  # a folder, /dev/zero, a pipe: never read without end
+            raise ValueError("not a regular file")
+        with path.open("rb") as fh:
+            body = fh.read(MAX_BYTES + 1)
+        url, headers = path.resolve().as_uri(), {}
     if len(body) > MAX_BYTES:
         raise ValueError(f"larger than {MAX_BYTES} bytes")
     return body, url, headers

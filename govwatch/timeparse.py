@@ -18,7 +18,10 @@ def parse_since(value: str | None) -> str | None:
     m = SINCE_RE.match(value.strip())
     if m:
         unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m.group(2)]
-        when = datetime.now(UTC) - timedelta(**{unit: int(m.group(1))})
+        try:
+            when = datetime.now(UTC) - timedelta(**{unit: int(m.group(1))})
+        except OverflowError:
+            raise ValueError(f"{value!r}: too far back (use a date like 2000-01-01)") from None
     else:
         try:
             when = datetime.fromisoformat(value.strip())

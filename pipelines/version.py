@@ -9,7 +9,7 @@ restored); a 304 or identical bytes (``seen_unchanged``); a 404/410 (``mark_miss
 on the second consecutive miss). Errors (ErrorItem, dropped items) and suspects go to the
 run's error log: they are never changes.
 
-Settings: VERSIONS_DB_PATH, VERSIONS_RUN_ID, VERSIONS_RUN_TRIGGER, VERSIONS_PROGRESS_INTERVAL,
+Settings: VERSIONS_DB_PATH, VERSIONS_BUSY_TIMEOUT, VERSIONS_RUN_ID, VERSIONS_RUN_TRIGGER, VERSIONS_PROGRESS_INTERVAL,
 VERSIONS_SHRINK_GUARD, VERSIONS_MISSES_TO_REMOVE, VERSIONS_KEEP_ERRORS_DAYS.
 """
 
@@ -24,7 +24,7 @@ from twisted.internet import task
 
 from crawler.items import DocumentItem, ErrorItem
 from pipelines.text.normalize import normalizer
-from storage import Change, VersionStore
+from storage import Change, StoreError, VersionStore
 
 if TYPE_CHECKING:
     from typing import Self
@@ -52,6 +52,7 @@ class VersionPipeline:
         self.run_id: int | None = None
         self.counts = dict.fromkeys([*COUNTED.values(), "errors"], 0)
         self.locked_out = False
+        self.store_failures = 0  # documents the database refused: the run cannot be ok
         self._progress: task.LoopingCall | None = None
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(self.spider_error, signal=signals.spider_error)
@@ -65,9 +66,20 @@ class VersionPipeline:
         return self.crawler.spider.source
 
     def open_spider(self, spider: Any = None) -> None:
+        try:
+            self._open()
+        except StoreError as exc:  # locked past the busy timeout, read-only, full, newer
+            logger.error("Crawl not started: %(error)s", {"error": exc})
+            self.crawler.spider.refused = str(exc)
+            if self.store is not None:
+                self.store.close()
+            self.store = None
+
+    def _open(self) -> None:
         s = self.settings
         self.store = VersionStore(
             s.get("VERSIONS_DB_PATH"),
+            timeout=s.getfloat("VERSIONS_BUSY_TIMEOUT"),
             sentence_key=normalizer(self.source.ignore),
             shrink_guard=s.getfloat("VERSIONS_SHRINK_GUARD"),
             misses_to_remove=s.getint("VERSIONS_MISSES_TO_REMOVE"),
@@ -116,13 +128,23 @@ class VersionPipeline:
         outcome = OUTCOMES.get(reason, "failed")
         if self.locked_out:
             outcome, reason = "failed", "locked"
+        elif self.store_failures and outcome == "ok":
+            outcome, reason = "failed", "store"
         problems = [] if self.locked_out else self._run_problems()
         if problems and outcome == "ok":
             outcome = "failed"
             reason = problems[0][0]
-        self.store.finish_run(self.run_id, outcome, finish_reason=reason, **self._run_counts())
-        if not self.locked_out:
-            self.store.release_source_lock(self.source.name, self.run_id)
+        try:
+            if self.store_failures:
+                self.store.record_error(
+                    url=None, kind="store", run_id=self.run_id, source=self.source.name,
+                    message=f"{self.store_failures} document(s) could not be written",
+                )  # fmt: skip
+            self.store.finish_run(self.run_id, outcome, finish_reason=reason, **self._run_counts())
+            if not self.locked_out:
+                self.store.release_source_lock(self.source.name, self.run_id)
+        except StoreError as exc:  # the next run marks this one interrupted and carries on
+            logger.error("Run %(run)s not closed: %(error)s", {"run": self.run_id, "error": exc})
         logger.info(
             "Run %(run)s done: %(counts)s", {"run": self.run_id, "counts": self._run_counts()}
         )
@@ -154,10 +176,15 @@ class VersionPipeline:
             logger.warning("Could not update progress of run %(run)s", {"run": self.run_id})
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
-        if isinstance(item, ErrorItem):
-            self._on_error(item)
-        elif isinstance(item, DocumentItem):
-            self._count(self._record(item), item.url)
+        try:
+            if isinstance(item, ErrorItem):
+                self._on_error(item)
+            elif isinstance(item, DocumentItem):
+                self._count(self._record(item), item.url)
+        except StoreError as exc:  # locked past the busy timeout, disk full, read-only
+            self.store_failures += 1
+            self.counts["errors"] += 1
+            logger.error("Not recorded: %(url)s: %(error)s", {"url": item.url, "error": exc})
         return item
 
     def _record(self, item: DocumentItem) -> Change:
@@ -210,6 +237,11 @@ class VersionPipeline:
             self.counts["errors"] += 1
             self.crawler.stats.inc_value("govwatch/errors")
         if self.store is not None:
-            self.store.record_error(
-                url=url, kind=kind, message=message, run_id=self.run_id, source=self.source.name
-            )
+            try:
+                self.store.record_error(
+                    url=url, kind=kind, message=message, run_id=self.run_id, source=self.source.name
+                )
+            except StoreError as exc:
+                self.store_failures += 1
+                logger.error("Error not recorded (%(error)s): %(message)s",
+                             {"error": exc, "message": message})  # fmt: skip

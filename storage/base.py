@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
-from .schema import ensure_schema
+from .schema import NewerDatabase, ensure_schema
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -46,7 +46,7 @@ class Connection:
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
             ensure_schema(self.db)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, NewerDatabase) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
 
     def close(self) -> None:

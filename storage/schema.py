@@ -273,12 +273,23 @@ def m007_run_offsite_and_source_locks(db: Database) -> None:
     )
 
 
+class NewerDatabase(Exception):
+    """The database has migrations this govwatch does not know: it is from a newer version."""
+
+
 def ensure_schema(db: Database) -> None:
     """Bring ``db`` up to the newest schema; a no-op when it is there already.
 
     The check and the migrations run in one ``BEGIN IMMEDIATE`` transaction, so that two
     processes opening a new database at once do not both apply a migration.
     """
+    if db["_migrations"].exists():
+        known = {name for name, _ in MIGRATIONS}
+        newer = sorted({row["name"] for row in db["_migrations"].rows} - known)
+        if newer:
+            raise NewerDatabase(
+                f"written by a newer govwatch (schema {newer[-1]}); upgrade govwatch to open it"
+            )
     if _pending(db):
         db.conn.execute("BEGIN IMMEDIATE")
         try:

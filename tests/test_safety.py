@@ -146,3 +146,44 @@ def test_bad_allowed_hosts_are_one_line(tmp_path, host):
            "start_urls": ["http://x.test/"], "allowed_hosts": [host]}  # fmt: skip
     with pytest.raises(SourceError, match="allowed_hosts"):
         load_sources(write_sources(tmp_path / "s.yaml", [src]))
+
+
+def test_a_write_lock_held_too_long_fails_the_run_and_the_next_run_carries_on(
+    site, tmp_path, db_path
+):
+    import sqlite3
+
+    site.slow = 1.0
+    sources = write_sources(tmp_path / "s.yaml", [entry(site, "inv", "/invest/list.html")])
+    assert scrapy_crawl("inv", db_path, sources, VERSIONS_BUSY_TIMEOUT="0.5").returncode == 0
+    for path, doc in list(site.docs.items()):  # edit every document: the next crawl writes
+        if path.startswith("/invest/news/"):
+            site.edit(path, doc.paragraphs[0][:6], doc.paragraphs[0][:6] + "（更新）")
+    crawl = subprocess.Popen(
+        crawl_command("inv", VERSIONS_BUSY_TIMEOUT="0.5"),
+        env=env_for(db_path, sources), cwd=ROOT, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and site.hits.get("/invest/list.html", 0) < 2:
+        time.sleep(0.05)
+    holder = sqlite3.connect(db_path, timeout=10)
+    holder.execute("BEGIN IMMEDIATE")  # another process's long write
+    time.sleep(4)
+    holder.rollback()
+    holder.close()
+    _, err = crawl.communicate(timeout=60)
+    assert crawl.returncode == 0
+    assert "Traceback" not in err
+    assert "Not recorded:" in err
+    with VersionStore(db_path) as store:
+        run = store.runs()[0]
+        assert (run["outcome"], run["finish_reason"]) == ("failed", "store")
+        assert "could not be written" in store.errors(run["id"])[0]["message"]
+    site.slow = 0
+    assert scrapy_crawl("inv", db_path, sources).returncode == 0
+    with VersionStore(db_path) as store:
+        assert store.runs()[0]["outcome"] == "ok"
+        # nothing lost: every edit is recorded, once
+        documents = store.db["documents"].count
+        assert documents >= 4
+        assert store.db["changes"].count_where("kind = 'changed'") == documents

@@ -7,6 +7,7 @@ are shown as one line and a non-zero exit code.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -21,11 +22,22 @@ class Context:
         self.db_path = db
         self.sources_path = sources
 
-    def store(self) -> VersionStore:
+    def store(self, create: bool = False) -> VersionStore:
+        """The database; read commands (``create`` False) never create one by mistake."""
+        path = Path(self.db_path)
+        if not create and not path.exists():
+            raise click.ClickException(
+                f"no database at {path} (crawl first with `govwatch crawl`, or check --db)"
+            )
+        if path.is_dir():
+            raise click.ClickException(f"{path} is a folder, not a database file")
         try:
             return VersionStore(self.db_path)
         except StoreError as exc:
             raise click.ClickException(str(exc)) from None
+
+    def has_store(self) -> bool:
+        return Path(self.db_path).is_file()
 
     def sources(self) -> dict[str, Any]:
         try:
@@ -62,6 +74,10 @@ def main(ctx: click.Context, db: str, sources: str) -> None:
 def jsonl(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         click.echo(json.dumps(row, ensure_ascii=False, default=str))
+
+
+ID = click.IntRange(1, 2**63 - 1)  # a row id: SQLite's integer range
+LIMIT = click.IntRange(1, 1_000_000)
 
 
 def since_option(value: str | None, hint: str = "--since") -> str | None:

@@ -7,13 +7,24 @@ from typing import Any
 
 import click
 
-from govwatch.cli.base import Context, jsonl, main, pass_ctx
+from govwatch.cli.base import LIMIT, Context, jsonl, main, pass_ctx
+from storage import StoreError
+
+NEVER_RUN = {"failing": False, "failed_runs": 0, "failing_since": None, "reason": None,
+             "blocked_runs": 0}  # fmt: skip
 
 
 @main.command()
 @click.argument("names", nargs=-1, metavar="[SOURCE]...")
-@click.option("--jobs", "-j", default=2, show_default=True, help="Crawls at once.")
-@click.option("--timeout", type=float, default=None, help="Stop a crawl after this many seconds.")
+@click.option(
+    "--jobs", "-j", default=2, show_default=True, type=click.IntRange(1, 64), help="Crawls at once."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1, 7 * 86400),
+    default=None,
+    help="Stop a crawl after this many seconds.",
+)
 @click.option(
     "-s",
     "--set",
@@ -43,9 +54,13 @@ def crawl(
         )
     chosen = list(names) or [n for n, s in sources.items() if s.enabled]
     settings = dict(o.split("=", 1) for o in overrides if "=" in o)
-    store = obj.store()
-    store.sync_sources(s.as_row() for s in sources.values())
-    store.close()
+    store = obj.store(create=True)
+    try:
+        store.sync_sources(s.as_row() for s in sources.values())
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
     progress = _Progress(len(chosen), quiet=as_json)
     rows = run_crawls(
         chosen,
@@ -123,12 +138,14 @@ def list_sources(obj: Context, as_json: bool) -> None:
     from govwatch.schedules import next_run, parse_time
 
     sources = obj.sources()
-    with obj.store() as store:
-        last, health = {}, {}
-        for name in sources:
-            runs = store.runs(name, limit=1)
-            last[name] = runs[0] if runs else None
-            health[name] = store.health(name)
+    last: dict[str, Any] = dict.fromkeys(sources)
+    health = dict.fromkeys(sources, NEVER_RUN)
+    if obj.has_store():  # a registry with no database yet is listed as never run
+        with obj.store() as store:
+            for name in sources:
+                runs = store.runs(name, limit=1)
+                last[name] = runs[0] if runs else None
+                health[name] = store.health(name)
     rows = []
     for name, s in sources.items():
         run, h = last[name], health[name]
@@ -188,7 +205,7 @@ RUN_FIELDS = (
 
 @main.command()
 @click.option("--source", help="Only this source.")
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--limit", type=LIMIT, default=50, show_default=True)
 @click.option("--errors", "with_errors", is_flag=True, help="List each run's errors too.")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines.")
 @pass_ctx

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from govwatch.cli.base import Context, jsonl, main, pass_ctx, since_option
+from govwatch.cli.base import ID, LIMIT, Context, jsonl, main, pass_ctx, since_option
 from govwatch.textformat import format_change
 from storage import UnknownChange, UnknownDocument
 
@@ -57,7 +57,7 @@ VERSION_FIELDS = (
 @click.option("--source", help="Only this source.")
 @click.option("--kind", type=click.Choice(KINDS), help="Only this kind.")
 @click.option("--unreviewed", is_flag=True, help="Only changes not yet marked reviewed.")
-@click.option("--limit", type=int, default=None, help="At most this many.")
+@click.option("--limit", type=LIMIT, default=None, help="At most this many.")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines.")
 @pass_ctx
 def changes(
@@ -90,7 +90,7 @@ def changes(
 
 
 @main.command()
-@click.argument("change_id", type=int)
+@click.argument("change_id", type=ID)
 @click.option("--json", "as_json", is_flag=True, help="The change and its diff as JSON.")
 @pass_ctx
 def show(obj: Context, change_id: int, as_json: bool) -> None:
@@ -107,7 +107,7 @@ def show(obj: Context, change_id: int, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("change_ids", nargs=-1, type=int, required=True)
+@click.argument("change_ids", nargs=-1, type=ID, required=True)
 @pass_ctx
 def review(obj: Context, change_ids: tuple[int, ...]) -> None:
     """Mark changes as reviewed."""
@@ -146,7 +146,7 @@ def history(obj: Context, url: str, as_json: bool) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, one report a line.")
-@click.option("--limit", type=int, default=None)
+@click.option("--limit", type=LIMIT, default=None)
 @pass_ctx
 def reports(obj: Context, as_json: bool, limit: int | None) -> None:
     """Reports (region, year, type, title) with every copy found across sites."""
@@ -172,7 +172,7 @@ def reports(obj: Context, as_json: bool, limit: int | None) -> None:
 
 @main.command()
 @click.argument("query")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", type=LIMIT, default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines.")
 @pass_ctx
 def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
@@ -221,6 +221,9 @@ def export(obj: Context, what: str, fmt: str, since: str | None, bom: bool, outp
     if output == "-":
         sys.stdout.buffer.write(data.encode("utf-8"))
     else:
-        Path(output).write_bytes(data.encode("utf-8"))
+        try:
+            Path(output).write_bytes(data.encode("utf-8"))
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
     if output != "-":
         click.echo(f"{len(rows)} {what} written to {output}", err=True)
