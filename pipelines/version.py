@@ -9,8 +9,9 @@ restored); a 304 or identical bytes (``seen_unchanged``); a 404/410 (``mark_miss
 on the second consecutive miss). Errors (ErrorItem, dropped items) and suspects go to the
 run's error log: they are never changes.
 
-Settings: VERSIONS_DB_PATH, VERSIONS_BUSY_TIMEOUT, VERSIONS_RUN_ID, VERSIONS_RUN_TRIGGER, VERSIONS_PROGRESS_INTERVAL,
-VERSIONS_SHRINK_GUARD, VERSIONS_MISSES_TO_REMOVE, VERSIONS_KEEP_ERRORS_DAYS.
+Settings: VERSIONS_DB_PATH, VERSIONS_BUSY_TIMEOUT, VERSIONS_RUN_ID, VERSIONS_RUN_TRIGGER,
+VERSIONS_PROGRESS_INTERVAL, VERSIONS_SHRINK_GUARD, VERSIONS_MISSES_TO_REMOVE,
+VERSIONS_KEEP_ERRORS_DAYS.
 """
 
 from __future__ import annotations
