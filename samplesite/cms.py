@@ -101,7 +101,10 @@ class Cms:
 
     def sources(self, b: str) -> list[dict]:
         """Source entries for the CMS columns; the first four are the demo's."""
-        common = {"content": "#UCAP-CONTENT, ucapcontent", "schedule": {"every": "6h"}}
+
+        def common() -> dict:  # a fresh copy for each entry
+            return {"content": "#UCAP-CONTENT, ucapcontent", "schedule": {"every": "6h"}}
+
         return [
             {
                 "name": "cms_json",
@@ -117,7 +120,7 @@ class Cms:
                     "date": "pubtime",
                     "pages": {"first": 1, "last": 10},
                 },
-                **common,
+                **common(),
             },
             {
                 "name": "cms_post",
@@ -134,7 +137,7 @@ class Cms:
                     "date": "published_time",
                     "total_pages": "data.totalPage",
                 },
-                **common,
+                **common(),
             },
             {
                 "name": "cms_script_pages",
@@ -143,7 +146,7 @@ class Cms:
                 "category": "investment_news",
                 "start_urls": [f"{b}/cms/ks/common_list.shtml", f"{b}/cms/trs/index.html"],
                 "links": {"css": "ul.list li a"},
-                **common,
+                **common(),
             },
             {
                 "name": "cms_rendered",
@@ -153,7 +156,7 @@ class Cms:
                 "start_urls": [f"{b}/cms/script/list.html"],
                 "links": {"css": "#list li a"},
                 "render": "list",
-                **common,
+                **common(),
             },
             {
                 "name": "cms_blocked",
@@ -162,7 +165,7 @@ class Cms:
                 "category": "notice",
                 "start_urls": [f"{b}/cms/waf/list.html"],
                 "links": {"css": "ul.list li a"},
-                **common,
+                **common(),
             },
             {
                 "name": "cms_redesigned",
@@ -171,7 +174,7 @@ class Cms:
                 "category": "news",
                 "start_urls": [f"{b}/cms/redesign/list.html"],
                 "links": {"css": "ul.list li a"},
-                **common,
+                **common(),
             },
         ]
 

@@ -278,7 +278,14 @@ class SampleSite:
         if settings:
             for e in entries:
                 e["settings"] = dict(settings)
-        return yaml.safe_dump({"sources": entries}, allow_unicode=True, sort_keys=False)
+
+        class NoAliases(yaml.SafeDumper):  # sources files may not use aliases: write none
+            def ignore_aliases(self, data: Any) -> bool:
+                return True
+
+        return yaml.dump(
+            {"sources": entries}, Dumper=NoAliases, allow_unicode=True, sort_keys=False
+        )
 
     # -- rendering -------------------------------------------------------------------------
 

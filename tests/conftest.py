@@ -35,8 +35,14 @@ def site():
         yield s
 
 
+class _NoAliases(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:  # sources files may not use aliases
+        return True
+
+
 def write_sources(path: Path, entries: list[dict[str, Any]]) -> Path:
-    path.write_text(yaml.safe_dump({"sources": entries}, allow_unicode=True), encoding="utf-8")
+    text = yaml.dump({"sources": entries}, Dumper=_NoAliases, allow_unicode=True)
+    path.write_text(text, encoding="utf-8")
     return path
 
 

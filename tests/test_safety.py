@@ -94,11 +94,15 @@ def test_robots_txt_404_allows_and_crawl_delay_is_a_floor(site, tmp_path, db_pat
 
 
 def test_one_crawl_of_a_source_at_a_time_and_a_dead_holder_is_taken_over(site, tmp_path, db_path):
-    site.slow = 2.0  # the first crawl takes a few seconds
+    site.slow = 2.0  # one request at a time: the first crawl takes at least 10 s
     sources = write_sources(tmp_path / "s.yaml", [entry(site, "inv", "/invest/list.html")])
     env = env_for(db_path, sources)
     first = subprocess.Popen(
-        crawl_command("inv"), env=env, cwd=ROOT, stderr=subprocess.DEVNULL, start_new_session=True
+        crawl_command("inv", CONCURRENT_REQUESTS_PER_DOMAIN="1"),
+        env=env,
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 30
