@@ -84,7 +84,12 @@ KNOWN_DOCUMENTS_ENABLED = True
 KNOWN_DOCUMENTS_RECHECK_UNLISTED = True
 
 # Run digests go out when the spider closes, after the version pipeline has closed the run.
-EXTENSIONS = {"govwatch.notify.NotifyExtension": 500}
+EXTENSIONS = {
+    "govwatch.notify.NotifyExtension": 500,
+    # never loaded (not even imported: it pulls in aiohttp): a code-running HTTP endpoint
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    "scrapy.extensions.telnet.TelnetConsole": None,
+}
 
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 300,

@@ -139,7 +139,7 @@ def run_crawls(
     on_progress: Callable[[list[dict[str, Any]]], None] | None = None,
     stop: threading.Event | None = None,
     grace: float = 10.0,
-    poll: float = 0.5,
+    poll: float = 0.1,
 ) -> list[dict[str, Any]]:
     """Crawl ``names``; returns their run rows once all have ended."""
     runner = Runner(db_path, sources_path, settings=settings, grace=grace)

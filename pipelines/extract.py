@@ -181,7 +181,7 @@ def _page_title(tree: Any) -> str | None:
 
 def _warm_up() -> None:
     """Import once per worker, not per page."""
-    import datasketch  # noqa: F401
+    import numpy  # noqa: F401
     import trafilatura  # noqa: F401
 
     from pipelines.text.chinese import frequent_characters, to_simplified

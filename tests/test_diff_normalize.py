@@ -63,3 +63,26 @@ def test_normalisation_rules(a, b):
 def test_ignore_patterns_and_real_edits():
     assert normalize("编号：A1 正文", ["编号：\\w+"]) == normalize("编号：B2 正文", ["编号：\\w+"])
     assert normalize("总值1930亿元") != normalize("总值1931亿元")
+
+
+def test_minhash_signature_is_stable_and_estimates_similarity():
+    import numpy as np
+
+    from pipelines.similar import NUM_PERM, signature
+
+    text = "苏州市人民政府工作报告。二〇二四年一月十日在苏州市第十七届人民代表大会第三次会议上。"
+    sig, grams = signature(text)
+    assert len(sig) == NUM_PERM * 8
+    assert grams > 20
+    assert signature(text) == (sig, grams)  # same text, same bytes, in any process
+    # the stored format: 128 little-endian uint64 values, each a 32-bit minimum
+    values = np.frombuffer(sig, dtype="<u8")
+    assert values.max() < 2**32
+    # a near-copy agrees on most permutations, an unrelated text on few
+    near, _ = signature(text.replace("第三次", "第四次"))
+    other, _ = signature("昆山市招商引资签约仪式在陆家镇举行，二十四个数字化项目集中签约。")
+    same = np.mean(np.frombuffer(near, "<u8") == values)
+    unrelated = np.mean(np.frombuffer(other, "<u8") == values)
+    assert same > 0.6
+    assert unrelated < 0.1
+    assert signature("") == (np.full(NUM_PERM, 0xFFFFFFFF, dtype="<u8").tobytes(), 0)
