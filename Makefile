@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python bench/mutation_bench.py
 	$(BIN)/python bench/extract_bench.py
 	$(BIN)/python bench/web_bench.py
+	$(BIN)/python bench/fuzz_bench.py
 
 clean:
 	rm -rf $(VENV) data/demo.db data/demo.db-* data/demo-sources.yaml

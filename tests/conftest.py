@@ -28,6 +28,12 @@ FAST = {
 }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The few slow end-to-end cases (marked ``slow``) first, so that the two workers do not
+    end with one of them running alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def site():
     """A fresh sample site (tests may edit it), stopped at the end."""

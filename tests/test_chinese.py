@@ -135,6 +135,7 @@ def test_script_switch_is_not_a_change(tmp_path):
         assert again.kind == "unchanged"
 
 
+@pytest.mark.slow
 def test_reports_link_copies_across_sites_and_scripts(site, tmp_path, db_path):
     sources = write_sources(tmp_path / "s.yaml", site.sources())
     out = govwatch("crawl", db=db_path, sources=sources)

@@ -162,6 +162,7 @@ def test_bad_sources_file(tmp_path, crawled):
     )
 
 
+@pytest.mark.slow
 def test_demo(tmp_path):
     out = govwatch("demo", cwd=tmp_path, timeout=300)
     assert out.returncode == 0, out.stderr + out.stdout

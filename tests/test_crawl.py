@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from storage import VersionStore
 from tests.conftest import govwatch, scrapy_crawl, write_sources
 
@@ -42,6 +44,7 @@ def test_recrawl_of_unchanged_site_flags_nothing(site, sources_file, db_path):
         assert [r["unchanged"] for r in store.runs()] == [2, 0]
 
 
+@pytest.mark.slow
 def test_edit_then_crawl_flags_exactly_that_document(site, sources_file, db_path):
     first = govwatch("crawl", db=db_path, sources=sources_file)
     assert first.returncode == 0, first.stderr

@@ -22,6 +22,8 @@ from samplesite import SampleSite
 from storage import VersionStore
 from tests.conftest import govwatch
 
+pytestmark = pytest.mark.slow  # its fixture crawls the whole sample site twice
+
 WUJIANG_2019 = "/wujiang/art/2019/1/30/art_8_1.html"
 
 
