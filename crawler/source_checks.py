@@ -88,10 +88,18 @@ def check_urls(c: Checker, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise c.fail("start_urls", "must be a non-empty list of http(s) URLs")
     for url in value:
-        parsed = urlparse(str(url))
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        parsed = _parse_url(str(url))
+        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise c.fail("start_urls", f"{url!r} is not an http(s) URL")
     return tuple(str(u) for u in value)
+
+
+def _parse_url(url: str) -> Any:
+    """``urlparse`` that answers None for what it cannot parse (``http://[x]/`` raises)."""
+    try:
+        return urlparse(url)
+    except ValueError:
+        return None
 
 
 def check_pages(c: Checker, value: Any) -> Pages | None:
@@ -103,9 +111,12 @@ def check_pages(c: Checker, value: Any) -> Pages | None:
     if "{n}" not in template:
         raise c.fail("pages.template", "must contain {n}")
     try:
-        template.format(n=1)
+        first_page = template.format(n=1)
     except (KeyError, IndexError, ValueError) as exc:
         raise c.fail("pages.template", f"only {{n}} may be in braces ({exc!r})") from None
+    parsed = _parse_url(first_page)
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise c.fail("pages.template", f"{template!r} is not an http(s) URL")
     try:
         first, last = int(value.get("first", 1)), int(value["last"])
     except (KeyError, TypeError, ValueError):
@@ -262,8 +273,8 @@ def check_api(c: Checker, value: Any) -> Api | None:
     if unknown:
         raise c.fail("api", f"unknown key(s) {sorted(unknown)}; allowed: {sorted(API_KEYS)}")
     url = str(value["url"])
-    parsed = urlparse(url.replace("{page}", "1"))
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    parsed = _parse_url(url.replace("{page}", "1"))
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise c.fail("api.url", f"{url!r} is not an http(s) URL")
     method = str(value.get("method", "GET")).upper()
     if method not in ("GET", "POST"):

@@ -42,9 +42,20 @@ def html_links(doc: Any, base_url: str, selector: Selector) -> list[str]:
         root = getattr(node, "root", None)
         href = node.attrib.get("href") if not isinstance(root, str) else root
         if href and not href.strip().lower().startswith(SKIP_HREF):
-            urls.append(urljoin(base_url, href.strip()))
+            url = join(base_url, href.strip())
+            if url:
+                urls.append(url)
     # other schemes (file:, ftp:) are left to the crawl's off-site guard, which counts them
     return [u for u in urls if wanted(u, selector)]
+
+
+def join(base_url: str, href: str) -> str | None:
+    """``href`` made absolute; None for one no URL parser accepts (``http://[x/``), which is
+    skipped rather than failing the whole list page."""
+    try:
+        return urljoin(base_url, href)
+    except ValueError:
+        return None
 
 
 def wanted(url: str, selector: Selector) -> bool:
@@ -65,7 +76,7 @@ def script_pages(text: str, url: str, limit: int) -> list[str]:
             return []
         pages, base, ext = int(m.group(1)), m.group(3), m.group(4)
         names = [f"{base}_{k}.{ext}" for k in range(1, min(pages, limit))]
-    return [urljoin(url, name) for name in names]
+    return [u for u in (join(url, name) for name in names) if u]
 
 
 class NotJson(ValueError):
@@ -100,13 +111,14 @@ def api_entries(data: Any, api: Api, base_url: str) -> list[ListEntry]:
         if not isinstance(link, str) or not link.strip():
             continue
         link = link.strip()
-        if link.lower().startswith(SKIP_HREF):
+        url = join(base_url, link)
+        if link.lower().startswith(SKIP_HREF) or url is None:
             continue
         title = jmespath.search(api.title, item) if api.title else None
         date = jmespath.search(api.date, item) if api.date else None
         entries.append(
             ListEntry(
-                urljoin(base_url, link),
+                url,
                 str(title).strip() if title not in (None, "") else None,
                 str(date).strip() if date not in (None, "") else None,
             )

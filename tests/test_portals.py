@@ -266,3 +266,15 @@ def test_probe_writes_an_entry_that_works(site, tmp_path, path, api, paging):
     text = govwatch(*[a for a in args if a != "--json"]).stdout
     (printed,) = yaml.safe_load(text.split("\n\n")[0])
     assert printed == found["entry"]
+
+
+def test_a_malformed_link_is_skipped_not_fatal_to_its_list():
+    from parsel import Selector as Doc
+
+    from crawler.source_model import Selector
+    from spiders.lists import html_links
+
+    doc = Doc(text='<ul><li><a href="http://[bad/x">坏</a></li><li><a href="/ok.html">好</a></li>')
+    assert html_links(doc, "http://x.test/list.html", Selector(css="li a")) == [
+        "http://x.test/ok.html"
+    ]
