@@ -32,6 +32,11 @@ class Selector:
     def select(self, node: Any) -> Any:
         return node.css(self.css) if self.css else node.xpath(self.xpath)
 
+    @property
+    def spec(self) -> tuple[str, str]:
+        """``("css", expr)`` or ``("xpath", expr)``: what the extraction takes as ``content``."""
+        return ("css", self.css) if self.css else ("xpath", self.xpath or "")
+
 
 @dataclass(frozen=True)
 class Pages:

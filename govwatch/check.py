@@ -169,10 +169,7 @@ def _document(source: Source, entry: ListEntry) -> dict[str, Any]:
         text, _ = decode(got.body, got.url, got.headers)
     except ValueError as exc:
         return {**out, "error": f"not_html: {exc}"}
-    content = None
-    if source.content is not None:
-        sel = source.content
-        content = ("css", sel.css) if sel.css else ("xpath", sel.xpath)
+    content = source.content.spec if source.content is not None else None
     result = extract(text, got.url, content=content, ignore=source.ignore)
     if result is None:
         return {**out, "error": "extract: no usable text (check the content selector)"}

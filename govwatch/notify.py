@@ -111,8 +111,16 @@ def queue_health(
     digest = health_digest(store, run_id, source, source_title, base_url)
     if digest is None:
         return 0
-    urls = {u for r in rules if not r.kinds or r.kinds & HEALTH_KINDS for u in r.urls}
-    for url in sorted(urls):
+    urls = sorted({u for r in rules if not r.kinds or r.kinds & HEALTH_KINDS for u in r.urls})
+    _queue(store, run_id, source, urls, digest)
+    return len(urls)
+
+
+def _queue(
+    store: VersionStore, run_id: int, source: str, urls: list[str] | tuple[str, ...], digest: Digest
+) -> None:
+    """Record ``digest`` for each URL before anything is sent: never lost, only ever masked."""
+    for url in urls:
         store.queue_notification(
             run_id=run_id,
             source=source,
@@ -121,7 +129,6 @@ def queue_health(
             title=digest.title,
             body=digest.body,
         )
-    return len(urls)
 
 
 def send(url: str, title: str, body: str, retries: int, pause: float) -> tuple[bool, str]:
@@ -159,16 +166,7 @@ def notify_run(
         ]
         if not chosen:
             continue
-        digest = build_digest(source_title, chosen, base_url)
-        for url in rule.urls:
-            store.queue_notification(
-                run_id=run_id,
-                source=source,
-                target=mask(url),
-                url_hash=_hash(url),
-                title=digest.title,
-                body=digest.body,
-            )
+        _queue(store, run_id, source, rule.urls, build_digest(source_title, chosen, base_url))
     urls = {_hash(u): u for rule in rules for u in rule.urls}
     delivered = 0
     for row in store.unsent_notifications(source, MAX_ATTEMPTS):

@@ -230,10 +230,7 @@ class ExtractPipeline:
             self.crawler.stats.inc_value("extract/skipped_same_body")
             return item
         source = self.crawler.spider.source
-        content = None
-        if source.content is not None:
-            sel = source.content
-            content = ("css", sel.css) if sel.css else ("xpath", sel.xpath)
+        content = source.content.spec if source.content is not None else None
         kwargs = {
             "content": content,
             "ignore": source.ignore,
