@@ -69,15 +69,20 @@ def serve(obj: Context, host: str, port: int, password_file: str | None) -> None
 @main.command()
 @pass_ctx
 def demo(obj: Context) -> None:
-    """The main job on the embedded sample site: crawl, edit two documents, crawl, report."""
+    """The main job on the embedded sample site: crawl, edit three documents, crawl, report."""
     from govwatch.demo import run_demo
 
     sys.exit(run_demo(Path("data")))
 
 
 @main.command("sample-site")
-@click.option("--port", default=8765, show_default=True)
-@click.option("--generated", default=0, help="Also serve this many generated documents.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--generated",
+    default=0,
+    type=click.IntRange(0, 1_000_000),
+    help="Also serve this many generated documents.",
+)
 @click.option(
     "--write-sources",
     type=click.Path(dir_okay=False),
@@ -91,9 +96,15 @@ def sample_site(port: int, generated: int, write_sources: str | None) -> None:
     from samplesite import SampleSite
 
     site = SampleSite(generated=generated)
-    base = site.start(port=port)
+    try:
+        base = site.start(port=port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
     if write_sources:
-        Path(write_sources).write_text(site.sources_yaml(), encoding="utf-8")
+        from govwatch.demo import DEMO_CMS
+
+        entries = site.sources() + site.cms_sources()[:DEMO_CMS]  # what the demo crawls
+        Path(write_sources).write_text(site.sources_yaml(entries=entries), encoding="utf-8")
         click.echo(f"sources written to {write_sources}")
     click.echo(f"sample site at {base} (Ctrl-C to stop)")
     try:
