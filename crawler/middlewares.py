@@ -2,8 +2,6 @@
 
 KnownDocumentsMiddleware: conditional requests and re-checks of known documents (see below).
 
-BlockedHostMiddleware: no more requests to a host that answered with an anti-bot block.
-
 RedirectLoopMiddleware: a redirect back to a URL already in the request's redirect chain is a
 loop. Scrapy's duplicate filter would drop the looping request silently; we raise IgnoreRequest
 instead, so that the spider's errback records it as an error of the run.
@@ -32,29 +30,6 @@ logger = logging.getLogger(__name__)
 
 
 REDIRECTS = {301, 302, 303, 307, 308}
-
-
-class HostBlocked(IgnoreRequest):
-    """A request to a host that answered with an anti-bot block earlier in this run."""
-
-
-class BlockedHostMiddleware:
-    """Once a host has answered with a block or challenge (the spider's ``blocked_hosts``), the
-    run sends it nothing more: no tight loop against a gateway, one error per host."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
-
-    def process_request(self, request: Request, spider: Any = None) -> None:
-        from urllib.parse import urlparse
-
-        blocked = getattr(self.crawler.spider, "blocked_hosts", None)
-        if blocked and urlparse(request.url).hostname in blocked:
-            raise HostBlocked(f"host blocked earlier in this run: {request.url}")
 
 
 class RedirectLoopError(IgnoreRequest):

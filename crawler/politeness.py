@@ -1,7 +1,8 @@
 """Downloader middlewares that keep a crawl where it was sent and within each site's limits.
 
-OffsiteGuardMiddleware (first in the chain): only http(s) URLs, and only the hosts of the
-source (``Source.allowed``: its start_urls, api and pages hosts, plus ``allowed_hosts:``). Links,
+OffsiteGuardMiddleware (first in the chain): only http(s) URLs, only the hosts of the source
+(``Source.allows``: its start_urls, api and pages hosts, plus ``allowed_hosts:``), and nothing
+more to a host that answered with an anti-bot block earlier in the run (``HostBlocked``). Links,
 redirects and meta refreshes elsewhere are dropped and counted (``govwatch/offsite``), never
 fetched: a ``file://`` link is never read, a private address never reached unless listed.
 
@@ -46,7 +47,13 @@ class OffsiteRequest(IgnoreRequest):
     """A request outside the source's hosts, or not http(s): skipped and counted."""
 
 
+class HostBlocked(IgnoreRequest):
+    """A request to a host that answered with an anti-bot block earlier in this run."""
+
+
 class OffsiteGuardMiddleware:
+    """Decides, for every request, whether its host may be asked at all in this run."""
+
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
 
@@ -56,7 +63,11 @@ class OffsiteGuardMiddleware:
 
     def process_request(self, request: Request, spider: Any = None) -> None:
         parsed = urlparse(request.url)
-        source = getattr(self.crawler.spider, "source", None)
+        spider = self.crawler.spider
+        source = getattr(spider, "source", None)
+        if parsed.hostname in getattr(spider, "blocked_hosts", ()):
+            # it answered with an anti-bot block: no loop against a gateway, one error per host
+            raise HostBlocked(f"host blocked earlier in this run: {request.url}")
         if parsed.scheme not in ("http", "https"):
             reason = f"not an http(s) URL: {request.url[:200]}"
         elif source is not None and not source.allows(parsed.hostname or ""):

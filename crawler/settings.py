@@ -72,7 +72,6 @@ REMOTE_CONTROL_ENABLED = False  # Scrapy 2.19's code-running HTTP endpoint: neve
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.politeness.OffsiteGuardMiddleware": 40,
-    "crawler.middlewares.BlockedHostMiddleware": 50,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.politeness.RobotsTxtMiddleware": 100,
     "crawler.politeness.HostLimitsMiddleware": 1000,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 EVERY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
@@ -112,7 +113,7 @@ class Source:
     allowed_hosts: tuple[str, ...] = ()  # more hosts; "*.example.cn" takes its subdomains
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property  # asked for every request by the off-site guard
     def hosts(self) -> frozenset[str]:
         """The hosts of the source's own URLs: start_urls, api, pages."""
         from urllib.parse import urlparse

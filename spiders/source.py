@@ -18,8 +18,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 
 from crawler.items import DocumentItem, ErrorItem
-from crawler.middlewares import HostBlocked, RedirectLoopError
-from crawler.politeness import OffsiteRequest
+from crawler.middlewares import RedirectLoopError
+from crawler.politeness import HostBlocked, OffsiteRequest
 from crawler.urls import canonical
 from pipelines.text.charsets import UndecodablePage, decode_body
 from spiders.blocked import BLOCKED_STATUSES, challenge_reason
