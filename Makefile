@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser demo test lint bench clean
+.PHONY: install browser tools demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: install
+demo: install tools
 	$(BIN)/govwatch demo
+
+# DOC, WPS and XLS attachments are read by antiword and catdoc (xls2csv): Debian packages.
+tools:
+	@if command -v antiword >/dev/null && command -v catdoc >/dev/null; then :; else \
+	  echo "Installing antiword and catdoc (Debian packages)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    antiword catdoc >/dev/null; fi
 
 # The web UI tests drive a real Chromium: Debian's chromium, chromium-driver and a CJK font.
 browser:
@@ -28,7 +35,7 @@ browser:
 	    chromium chromium-driver fonts-wqy-microhei >/dev/null; fi
 
 # pytest exits 5 when it collects no test: that fails here like any other non-zero code.
-test: install browser
+test: install browser tools
 	$(BIN)/python -m pytest -q -n 2
 
 lint: install

@@ -23,6 +23,13 @@ class DocumentItem:
     list_url: str | None = None
     list_title: str | None = None  # the list's (or endpoint's) title and date: hints for
     list_date: str | None = None  # a page that shows none of its own
+    # Attachments (pipelines.text.files): the page that links to one, the file's kind
+    # (pdf, docx, ...) and bytes; content_type is the MIME type stored with the document
+    parent: str | None = None
+    file_kind: str | None = None
+    body: bytes = b""
+    content_type: str = "text/html"
+    attachments: list[tuple[str, str]] = field(default_factory=list)  # (url, link text) on a page
     # Filled by pipelines.extract (same_body: identical bytes, extraction skipped):
     same_body: bool = False
     text: str | None = None

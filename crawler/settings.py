@@ -9,6 +9,7 @@ Settings of our own (prefix = component):
     VERSIONS_BUSY_TIMEOUT  seconds a write waits for another process's write lock
     EXTRACT_WORKERS        extraction processes beside the crawl (0 = extract in the crawl process)
     EXTRACT_MIN_CHARS      an extraction shorter than this is "empty", an error, not a version
+    ATTACHMENTS_MAX_BYTES  largest attachment (PDF, Word, OFD ...) fetched; a larger one is an error
     LIST_MAX_PAGES         pagination limit per source unless the source sets max_pages
     RENDER_CHROMIUM        Chromium for render: sources (env GOVWATCH_CHROMIUM)
     KNOWN_DOCUMENTS_ENABLED           conditional requests (ETag, Last-Modified) for known documents
@@ -46,6 +47,7 @@ NOTIFY_RETRY_PAUSE = 1.0
 EXTRACT_WORKERS = 1
 EXTRACT_MIN_CHARS = 20
 LIST_MAX_PAGES = 50
+ATTACHMENTS_MAX_BYTES = 50 * 1024 * 1024
 # render: sources load pages in this Chromium (Playwright's own browser download is not used)
 RENDER_CHROMIUM = os.environ.get("GOVWATCH_CHROMIUM") or shutil.which("chromium") or "chromium"
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000

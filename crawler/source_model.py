@@ -111,6 +111,7 @@ class Source:
     api: Api | None = None
     render: str | None = None  # "list": list pages in Chromium; "all": documents too
     allowed_hosts: tuple[str, ...] = ()  # more hosts; "*.example.cn" takes its subdomains
+    attachments: bool = True  # fetch the PDF, Word, OFD ... files a document page links to
     extra: dict[str, Any] = field(default_factory=dict)
 
     @cached_property  # asked for every request by the off-site guard

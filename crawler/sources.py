@@ -51,6 +51,7 @@ KNOWN_KEYS = (
     "api",
     "render",
     "allowed_hosts",
+    "attachments",
 )
 
 __all__ = [
@@ -104,6 +105,9 @@ def parse_source(raw: Any, index: int = 0, path: str = "sources.yaml") -> Source
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         raise c.fail("enabled", "must be true or false")
+    attachments = raw.get("attachments", True)
+    if not isinstance(attachments, bool):
+        raise c.fail("attachments", "must be true or false")
     return Source(
         name=name,
         title=title,
@@ -123,6 +127,7 @@ def parse_source(raw: Any, index: int = 0, path: str = "sources.yaml") -> Source
         api=api,
         render=check_render(c, raw.get("render")),
         allowed_hosts=check_allowed_hosts(c, raw.get("allowed_hosts")),
+        attachments=attachments,
         extra={k: v for k, v in raw.items() if k not in KNOWN_KEYS},
     )
 

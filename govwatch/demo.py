@@ -2,8 +2,9 @@
 
 Starts the sample site on 127.0.0.1, crawls its sources (and the CMS-style portal's JSON, POST,
 script-paged and rendered lists) into data/demo.db (started afresh),
-edits three documents, crawls again and prints the change log: three ``changed`` entries with
-their diffs and nothing else, although the GBK portal's visit counter changed on every request.
+edits three documents and a PDF attachment, crawls again and prints the change log: four
+``changed`` entries with their diffs and nothing else, although the GBK portal's visit counter
+changed on every request.
 """
 
 from __future__ import annotations
@@ -51,8 +52,16 @@ def run_demo(data_dir: Path) -> int:
     try:
         click.echo(f"Sample site serving {len(site.docs)} documents at {base}")
         first = _crawl("First crawl", names, db_path, sources_path)
-        # and one on the POST-list portal: "第1号。" becomes "第1号（修订）。"
-        edits = [*EDITS, (site.cms.columns["post"][0].path, "第1号。", "第1号（修订）。")]
+        # one on the POST-list portal: "第1号。" becomes "第1号（修订）。"; and one sentence of
+        # the work report PDF that a createPageHTML-paged page links to (every later line
+        # break moves: still one changed sentence)
+        report = next(f for f in site.cms.files.values() if f.kind == "pdf")
+        words = report.paragraphs[1][:10]
+        edits = [
+            *EDITS,
+            (site.cms.columns["post"][0].path, "第1号。", "第1号（修订）。"),
+            (report.path, words, words + "（修订）"),
+        ]
         click.echo(f"\nEditing {len(edits)} documents on the site:")
         for path, old, new in edits:
             site.edit(path, old, new)

@@ -14,10 +14,12 @@ from scrapy.http import Headers, TextResponse
 from scrapy.responsetypes import responsetypes
 
 from crawler import settings as defaults
-from pipelines.extract import extract
+from pipelines.extract import extract, extract_file
 from pipelines.text.charsets import decode_body
+from pipelines.text.files import FileError, kind_of
 
 MAX_BYTES = defaults.DOWNLOAD_MAXSIZE
+MAX_FILE_BYTES = defaults.ATTACHMENTS_MAX_BYTES  # PDF, Word, OFD ... may be larger than pages
 
 
 def decode(body: bytes, url: str, headers: dict[str, str] | None = None) -> tuple[str, str]:
@@ -36,7 +38,7 @@ def read_input(item: str) -> tuple[bytes, str, dict[str, str]]:
     if item.startswith(("http://", "https://")):
         request = urllib.request.Request(item, headers={"User-Agent": defaults.USER_AGENT})
         with urllib.request.urlopen(request, timeout=defaults.DOWNLOAD_TIMEOUT) as resp:
-            body = resp.read(MAX_BYTES + 1)
+            body = resp.read(MAX_FILE_BYTES + 1)
             headers = {k: v for k, v in resp.headers.items()}
             url = resp.geturl()
     else:
@@ -46,10 +48,11 @@ def read_input(item: str) -> tuple[bytes, str, dict[str, str]]:
         if not path.is_file():  # a folder, /dev/zero, a pipe: never read without end
             raise ValueError("not a regular file")
         with path.open("rb") as fh:
-            body = fh.read(MAX_BYTES + 1)
+            body = fh.read(MAX_FILE_BYTES + 1)
         url, headers = path.resolve().as_uri(), {}
-    if len(body) > MAX_BYTES:
-        raise ValueError(f"larger than {MAX_BYTES} bytes")
+    limit = MAX_FILE_BYTES if kind_of(url, headers.get("Content-Type")) else MAX_BYTES
+    if len(body) > limit:
+        raise ValueError(f"larger than {limit} bytes")
     return body, url, headers
 
 
@@ -79,7 +82,7 @@ def fetch_url(
     request = urllib.request.Request(url, data=data, headers=hdrs, method=method)
     try:
         with urllib.request.urlopen(request, timeout=defaults.DOWNLOAD_TIMEOUT) as resp:
-            body = resp.read(MAX_BYTES + 1)
+            body = resp.read(MAX_FILE_BYTES + 1)
             status, final, got = resp.status, resp.geturl(), dict(resp.headers.items())
     except urllib.error.HTTPError as exc:
         body = exc.read(MAX_BYTES + 1)
@@ -109,8 +112,14 @@ def extract_input(item: str) -> dict[str, Any]:
     """One JSON-ready result for ``item``: source, title, published, text, ... or error."""
     try:
         body, url, headers = read_input(item)
-        text, encoding = decode(body, url, headers)
-        result = extract(text, url)
+        kind = kind_of(url, headers.get("Content-Type"))
+        if kind:  # an attachment file: PDF, Word, WPS, OFD, spreadsheet, text
+            result, encoding = extract_file(body, kind, url), None
+        else:
+            text, encoding = decode(body, url, headers)
+            result = extract(text, url)
+    except FileError as exc:
+        return {"source": item, "error": str(exc), "kind": exc.kind}
     except (OSError, ValueError) as exc:
         return {"source": item, "error": str(exc)}
     if result is None:

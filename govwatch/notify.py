@@ -65,6 +65,9 @@ def build_digest(source_title: str, changes: list[dict[str, Any]], base_url: str
     for c in changes:
         region = f" [{c['region']}]" if c.get("region") else ""
         digest.lines.append(f"• {c['kind']}: {c['title'] or c['url']}{region}")
+        if c.get("parent"):  # an attachment: name the file and the page that links to it
+            kind = (c.get("content_type") or "").rpartition("/")[2]
+            digest.lines.append(f"  附件 attachment ({kind}) of {c['parent']}")
         digest.lines.append(f"  {c['summary']}")
         digest.lines.append(f"  {base_url.rstrip('/')}/change/{c['id']}")
     return digest

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import re
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -29,6 +30,7 @@ from crawler.items import DocumentItem
 from pipelines.similar import signature
 from pipelines.text.classify import classify
 from pipelines.text.cleanup import clean_lines
+from pipelines.text.files import EXTENSIONS, FileError, file_text, filename
 from pipelines.text.metadata import (
     HEAD_TITLE_NAMES,
     clean_title,
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+ATTACHMENT_PREFIX = re.compile(r"^(相关)?附件\s*\d*\s*[:：、.]?\s*\d*\s*[:：、.]?|[\s（()）下载]+$")
 HEAD_TEXT_CHARS = 4000  # how much of the page's visible text to search for meta lines
 
 
@@ -165,6 +168,70 @@ def extract(
     return result
 
 
+def extract_file(
+    body: bytes,
+    kind: str,
+    url: str | None = None,
+    *,
+    title_hint: str | None = None,
+    ignore: tuple[str, ...] = (),
+    source_region: str | None = None,
+    source_category: str | None = None,
+    with_signature: bool = False,
+) -> Extracted:
+    """Extract one attachment file (pipelines.text.files); raises ``FileError``.
+
+    The title is the file's own (PDF/DOCX/OFD metadata), else the text of the link that led to
+    it, else its file name, without the extension.
+    """
+    found = file_text(body, kind)
+    text = clean_lines(found.text)
+    if not text:
+        raise FileError("no_text", f"{kind.upper()} file has no text")
+    name = filename(url) if url else None
+    raw_title = found.title or title_hint or name
+    title = _strip_extension(raw_title.strip()) if raw_title else None
+    published = date_from_title(title) or date_from_opening(text)
+    norm_text = normalize(text, ignore)
+    facts = classify(
+        title, text, published=published,
+        source_region=source_region, source_category=source_category,
+    )  # fmt: skip
+    meta = {**found.meta, "file_name": name, "bytes": len(body)}
+    result = Extracted(
+        text=text, norm_text=norm_text, title=title, published=published,
+        meta={k: v for k, v in meta.items() if v}, facts={**asdict(facts), "issuer": None},
+    )  # fmt: skip
+    if with_signature:
+        result.signature, result.shingles = signature(norm_text)
+    return result
+
+
+def _strip_extension(title: str) -> str:
+    """``2024年政府工作报告.pdf`` -> ``2024年政府工作报告``."""
+    stem, dot, suffix = title.rpartition(".")
+    return stem if dot and stem and f".{suffix.lower()}" in EXTENSIONS else title
+
+
+def own_text(text: str, attachments: list[tuple[str, str]]) -> str:
+    """A page's text without the lines that only name its attachments ("附件：xxx.pdf")."""
+    names = [n for url, t in attachments for n in (t, filename(url)) if n and len(n) > 1]
+    own = []
+    for line in text.splitlines():
+        rest = line
+        for name in names:
+            rest = rest.replace(name, "")
+        rest = ATTACHMENT_PREFIX.sub("", rest.strip())
+        if rest == line.strip() or len(rest) > 3:
+            own.append(line)
+    return "\n".join(own)
+
+
+def attachment_lines(attachments: list[tuple[str, str]]) -> str:
+    """The page text of an attachment-only page: a line per attachment, as pages print it."""
+    return "\n".join(f"附件：{text or filename(url)}" for url, text in attachments)
+
+
 def _visible_text(body: Any) -> str:
     """The body's text with element boundaries kept as line breaks (meta lines stay apart)."""
     parts = (t.strip() for t in body.itertext(with_tail=True) if t and t.strip())
@@ -188,6 +255,14 @@ def _warm_up() -> None:
 
     to_simplified("預熱")
     frequent_characters()
+
+
+class ExtractionError(DropItem):
+    """An item that gives no version; ``kind`` is the run's error kind (extract, no_text ...)."""
+
+    def __init__(self, message: str, kind: str = "extract") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class ExtractPipeline:
@@ -226,48 +301,70 @@ class ExtractPipeline:
         if not isinstance(item, DocumentItem) or item.status == 304:
             return item
         if item.body_hash and item.body_hash == item.known_body_hash:
-            item.same_body, item.html = True, ""
+            item.same_body, item.html, item.body = True, "", b""
             self.crawler.stats.inc_value("extract/skipped_same_body")
             return item
         source = self.crawler.spider.source
-        content = source.content.spec if source.content is not None else None
         kwargs = {
-            "content": content,
             "ignore": source.ignore,
-            "min_chars": self.min_chars,
             "source_region": source.region,
             "source_category": source.category,
             "with_signature": True,
         }
+        if item.file_kind:
+            kwargs["title_hint"] = item.list_title
+        else:
+            kwargs["content"] = source.content.spec if source.content is not None else None
+            kwargs["min_chars"] = 0 if item.attachments else self.min_chars
         result = await self._run(item, kwargs)
-        item.html = ""  # the decoded page is not needed past this point
-        if result is None:
+        item.html, item.body = "", b""  # the page or file is not needed past this point
+        if result is not None and item.attachments:
+            own = own_text(result.text, item.attachments)
+            if len(own) < self.min_chars:  # only links to its attachments: not an empty page
+                lines = attachment_lines(item.attachments)
+                text = "\n".join(x for x in (own, lines) if x)
+                result.text, result.norm_text = text, normalize(text, source.ignore)
+                result.meta["attachment_only"] = True
+        if result is None or len(result.text) < self.min_chars:
             self.crawler.stats.inc_value("extract/empty")
-            raise DropItem(f"empty extraction: {item.url}")
+            raise ExtractionError(f"empty extraction: {item.url}")
         item.text, item.norm_text = result.text, result.norm_text
         item.title = result.title or item.list_title
         item.published = result.published or date_from_list(item.list_date)
-        item.meta = {**result.meta, "encoding": item.encoding}
+        item.meta = {**result.meta, "encoding": item.encoding} if item.encoding else result.meta
         item.facts, item.signature, item.shingles = result.facts, result.signature, result.shingles
         return item
 
     async def _run(self, item: DocumentItem, kwargs: dict[str, Any]) -> Extracted | None:
+        call, what = (
+            (_file_call, (item.body, item.file_kind))
+            if item.file_kind
+            else (_extract_call, item.html)
+        )
         try:
             if self.pool is None:
-                return extract(item.html, item.url, **kwargs)
+                return call(what, item.url, kwargs)
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self.pool, _extract_call, item.html, item.url, kwargs)
+            return await loop.run_in_executor(self.pool, call, what, item.url, kwargs)
+        except FileError as exc:
+            self.crawler.stats.inc_value(f"extract/{exc.kind}")
+            raise ExtractionError(f"{item.file_kind} file: {exc}", exc.kind) from None
         except BrokenProcessPool:
             logger.error(
                 "Extraction worker died on %(url)s; restarting the pool", {"url": item.url}
             )
             self.close_spider()
-            raise DropItem(f"extraction worker died: {item.url}") from None
+            raise ExtractionError(f"extraction worker died: {item.url}") from None
         except Exception as exc:  # a page that breaks the extractor is an error, not a crash
             logger.exception("Extraction failed on %(url)s", {"url": item.url})
             self.crawler.stats.inc_value("extract/failed")
-            raise DropItem(f"extraction failed: {item.url}: {exc!r}") from None
+            raise ExtractionError(f"extraction failed: {item.url}: {exc!r}") from None
 
 
 def _extract_call(html: str, url: str, kwargs: dict[str, Any]) -> Extracted | None:
     return extract(html, url, **kwargs)
+
+
+def _file_call(what: tuple[bytes, str], url: str, kwargs: dict[str, Any]) -> Extracted:
+    body, kind = what
+    return extract_file(body, kind, url, **kwargs)

@@ -198,7 +198,8 @@ class VersionPipeline:
             item.url, source=item.source, text=item.text, norm_text=item.norm_text,
             title=item.title, published=item.published, fetched_at=item.fetched_at,
             run_id=self.run_id, meta=item.meta, body_hash=item.body_hash, facts=item.facts,
-            signature=item.signature, shingles=item.shingles, **http,
+            signature=item.signature, shingles=item.shingles, parent=item.parent,
+            content_type=item.content_type, **http,
         )  # fmt: skip
 
     def _on_error(self, item: ErrorItem) -> None:
@@ -227,7 +228,7 @@ class VersionPipeline:
         self, item: Any, response: Any, exception: Exception, spider: Any = None
     ) -> None:
         url = getattr(item, "url", None) or getattr(response, "url", None)
-        self._error(url, "extract", str(exception))
+        self._error(url, getattr(exception, "kind", "extract"), str(exception))
 
     def spider_error(self, failure: Any, response: Any, spider: Any = None) -> None:
         """A bug or an unexpected page broke a callback: an error of the run, never silent."""

@@ -16,6 +16,10 @@ Each column is one of the list structures the portals use (data table ``COLUMNS`
 - ``waf``: a host behind an anti-bot gateway: HTTP 412 and a JavaScript cookie challenge;
 - ``redesign``: a list whose markup changed, so that the old selector matches nothing.
 
+The ``trs`` column's documents carry attachments under ``/cms/trs/files/`` (samplesite.files):
+the first links the report as a PDF and a DOCX, the second an OFD and an XLSX table, the third
+is an attachment-only page ("附件：....pdf" and nothing else).
+
 Documents are ``/cms/<column>/YYYYMM/<32 hex>.shtml`` with the body in ``#UCAP-CONTENT``, the
 title in ``<meta name="ArticleTitle">`` and the date in ``<meta name="PubDate">``.
 """
@@ -28,6 +32,7 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from . import files as F
 from . import pages as P
 
 PER_PAGE = 3
@@ -62,6 +67,45 @@ class CmsDoc:
     column: str
 
 
+@dataclass
+class CmsFile:
+    path: str
+    kind: str  # pdf | docx | ofd | xlsx
+    title: str
+    paragraphs: list[str]
+
+    def body(self) -> bytes:
+        make = {"pdf": F.make_pdf, "docx": F.make_docx, "ofd": F.make_ofd, "xlsx": F.make_xlsx}
+        return make[self.kind](self.title, self.paragraphs)
+
+
+FILE_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "ofd": "application/ofd",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _files(docs: list[CmsDoc]) -> dict[str, list[CmsFile]]:
+    """Attachments of the trs column's first three documents, keyed by the document's path."""
+    pool = P.paragraph_pool()
+    report = "2024年太仓市政府工作报告"
+    body = [pool[(7 * k + 3) % len(pool)] for k in range(12)]
+    plan = [
+        [("pdf", report, body), ("docx", f"{report}（全文）", body[:6])],
+        [("ofd", "太仓市招商引资政策汇编", body[4:10]), ("xlsx", "重点项目清单", body[:4])],
+        [("pdf", "太仓市2024年重大项目投资计划", body[6:])],
+    ]
+    out = {}
+    for doc, files in zip(docs, plan, strict=False):
+        out[doc.path] = [
+            CmsFile(f"/cms/trs/files/{hashlib.md5(t.encode()).hexdigest()[:12]}.{k}", k, t, list(p))
+            for k, t, p in files
+        ]
+    return out
+
+
 def _docs() -> dict[str, list[CmsDoc]]:
     pool = P.paragraph_pool()
     out: dict[str, list[CmsDoc]] = {}
@@ -90,10 +134,13 @@ class Cms:
     def __init__(self) -> None:
         self.columns = _docs()
         self.docs = {d.path: d for docs in self.columns.values() for d in docs}
+        self.attachments = _files(self.columns["trs"])
+        self.files = {f.path: f for fs in self.attachments.values() for f in fs}
         self.lock = threading.Lock()
 
     def edit(self, path: str, old: str, new: str) -> None:
-        doc = self.docs[path]
+        """Replace ``old`` by ``new`` in a document page or an attachment file."""
+        doc = self.docs.get(path) or self.files[path]
         with self.lock:
             if not any(old in p for p in doc.paragraphs):
                 raise ValueError(f"{old!r} is not in {path}")
@@ -192,6 +239,11 @@ class Cms:
             return 412, HTML, CHALLENGE.encode(), {}
         if path in self.docs:
             return 200, HTML, self._document(self.docs[path]).encode(), {}
+        if path in self.files:
+            file = self.files[path]
+            with self.lock:
+                body = file.body()
+            return 200, FILE_TYPES[file.kind], body, {}
         page = self._list_page(path)
         return (200, HTML, page.encode(), {}) if page is not None else None
 
@@ -267,6 +319,12 @@ class Cms:
         dated = doc.column != "json"  # the JSON column's pages show no date: the list has it
         meta = f'<meta name="PubDate" content="{doc.date} 09:30">' if dated else ""
         paras = "".join(f"<p>{P.esc(p)}</p>" for p in doc.paragraphs)
+        files = self.attachments.get(doc.path, [])
+        if len(files) == 1 and doc.column == "trs":  # an attachment-only page
+            paras = ""
+        paras += "".join(
+            f'<p>附件：<a href="{f.path}">{P.esc(f.title)}.{f.kind}</a></p>' for f in files
+        )
         return (
             f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{P.esc(doc.title)}</title>'
             f'<meta name="ArticleTitle" content="{P.esc(doc.title)}">{meta}</head><body>'

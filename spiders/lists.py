@@ -136,3 +136,27 @@ def api_total_pages(data: Any, api: Api) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def attachment_links(html: str, base_url: str, content: Selector | None) -> list[tuple[str, str]]:
+    """(URL, link text) of the attachments a document page links to: links to PDF, Word, WPS,
+    OFD, spreadsheet and text files, inside the source's ``content`` part when it has one."""
+    import parsel
+
+    from pipelines.text.files import kind_of
+
+    doc = parsel.Selector(text=html)
+    scopes = content.select(doc) if content is not None else [doc]
+    found: dict[str, str] = {}
+    for scope in scopes:
+        if isinstance(getattr(scope, "root", None), str):
+            continue  # an attribute or text node: no links inside
+        for a in scope.xpath(".//a[@href]"):
+            href = a.attrib["href"].strip()
+            if not href or href.lower().startswith(SKIP_HREF):
+                continue
+            url = join(base_url, href)
+            if url and url.startswith(("http://", "https://")) and kind_of(url):
+                text = " ".join("".join(a.xpath(".//text()").getall()).split())
+                found.setdefault(url.split("#")[0], text or a.attrib.get("title", ""))
+    return list(found.items())

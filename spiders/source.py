@@ -22,11 +22,13 @@ from crawler.middlewares import RedirectLoopError
 from crawler.politeness import HostBlocked, OffsiteRequest
 from crawler.urls import canonical
 from pipelines.text.charsets import UndecodablePage, decode_body
+from pipelines.text.files import MIME, kind_of
 from spiders.blocked import BLOCKED_STATUSES, challenge_reason
 from spiders.lists import (
     NotJson,
     api_entries,
     api_total_pages,
+    attachment_links,
     html_links,
     load_json,
     script_pages,
@@ -182,11 +184,15 @@ class SourceSpider(scrapy.Spider):
             self.logger.warning("No document links on list page %(url)s", {"url": where})
 
     def document_request(self, url: str, **meta: Any) -> scrapy.Request:
-        """A document page request; 304 and 404/410 answers reach parse_document."""
+        """A document request (a page, or an attachment file); 304 and 404/410 answers reach
+        parse_document. Files may be up to ATTACHMENTS_MAX_BYTES, and never go to a browser."""
+        extra = {} if kind_of(url) else self._render_meta("document")
+        if kind_of(url):
+            extra["download_maxsize"] = self.settings.getint("ATTACHMENTS_MAX_BYTES")
         return scrapy.Request(
             url, callback=self.parse_document, errback=self.on_error,
             meta={"page_kind": "document", "handle_httpstatus_list": [304, *GONE],
-                  **self._render_meta("document"), **meta},
+                  **extra, **meta},
         )  # fmt: skip
 
     def _blocked(self, response: scrapy.http.Response) -> str | None:
@@ -241,6 +247,11 @@ class SourceSpider(scrapy.Spider):
             yield self._item(response, html="", encoding="")
             return
         ctype = response.headers.get(b"Content-Type") or b"text/html"
+        asked = (response.meta.get("redirect_urls") or [response.url])[0]
+        kind = kind_of(response.url, ctype.decode("latin-1")) or kind_of(asked)
+        if kind:  # a file: what its bytes really are is checked by the extraction
+            yield self._file_item(response, kind)
+            return
         if not isinstance(response, TextResponse) or not HTML_TYPES.match(ctype):
             yield self._error(
                 response.url,
@@ -260,7 +271,20 @@ class SourceSpider(scrapy.Spider):
                 "Charset of %(url)s: declared %(declared)s, decoded as %(enc)s",
                 {"url": response.url, "declared": decoded.declared, "enc": decoded.encoding},
             )
-        yield self._item(response, html=decoded.text, encoding=decoded.encoding)
+        item = self._item(response, html=decoded.text, encoding=decoded.encoding)
+        if self.source.attachments:
+            content = self.source.content
+            item.attachments = attachment_links(decoded.text, response.url, content)
+        yield item
+        for url, text in item.attachments:
+            self.crawler.stats.inc_value("govwatch/attachment_links")
+            yield self.document_request(url, parent=item.url, list_title=text or None)
+
+    def _file_item(self, response: scrapy.http.Response, kind: str) -> DocumentItem:
+        """An attachment (PDF, Word, OFD ...): its bytes go to the extraction pipeline."""
+        item = self._item(response, html="", encoding="")
+        item.file_kind, item.body, item.content_type = kind, response.body, MIME[kind]
+        return item
 
     def _item(self, response: scrapy.http.Response, html: str, encoding: str) -> DocumentItem:
         return DocumentItem(
@@ -277,6 +301,7 @@ class SourceSpider(scrapy.Spider):
             list_url=response.meta.get("list_url"),
             list_title=response.meta.get("list_title"),
             list_date=response.meta.get("list_date"),
+            parent=response.meta.get("parent"),
         )
 
     def on_error(self, failure: Failure) -> Iterator[ErrorItem]:

@@ -19,7 +19,8 @@ class UnknownChange(KeyError):
 
 class ChangeLog(Connection):
     _CHANGE_SELECT = """
-        select c.id, c.kind, d.url, d.source, v.title, v.published, c.detected_at,
+        select c.id, c.kind, d.url, d.source, d.parent, d.content_type, v.title, v.published,
+               c.detected_at,
                c.added, c.removed, c.modified, c.summary, c.run_id, c.reviewed_at,
                c.version_id, c.previous_version_id, c.document_id, c.same_as_version_id,
                v.region, v.place, v.doc_type, v.report_year, v.issuer,
@@ -91,6 +92,13 @@ class ChangeLog(Connection):
             raise UnknownChange(change_id)
         row = rows[0]
         row["diff"] = json.loads(self.db["changes"].get(change_id)["diff"] or "[]")
+        meta = json.loads(self.db["versions"].get(row["version_id"])["meta"] or "{}")
+        row["attachments"] = [
+            {k: a[k] for k in ("url", "content_type", "title", "versions")}
+            for a in self.attachments(row["url"])
+        ]
+        if meta.get("attachment_only"):  # the page is a link line: its body is the file's text
+            row["body"] = "\n\n".join(a["text"] or "" for a in self.attachments(row["url"]))
         return row
 
     def mark_reviewed(self, change_ids: Iterable[int], at: str | None = None) -> list[int]:
@@ -121,9 +129,19 @@ class ChangeLog(Connection):
             {
                 **{k: v for k, v in r.items() if k != "signature"},
                 "meta": json.loads(r["meta"] or "{}"),
+                "parent": doc["parent"],
+                "content_type": doc["content_type"],
             }
             for r in rows
         ]
+
+    def attachments(self, url: str) -> list[dict[str, Any]]:
+        """The attachments whose parent is the page at ``url``, with their latest version."""
+        return list(self.db.query(
+            "select d.id, d.url, d.content_type, d.status, d.last_checked, v.title, v.text, "
+            "v.fetched_at, (select count(*) from versions w where w.document_id = d.id) "
+            "as versions from documents d left join versions v on v.id = d.latest_version_id "
+            "where d.parent = ? order by d.url", [url]))  # fmt: skip
 
     def version(self, version_id: int) -> dict[str, Any]:
         return self.db["versions"].get(version_id)

@@ -273,6 +273,19 @@ def m007_run_offsite_and_source_locks(db: Database) -> None:
     )
 
 
+@migration
+def m008_attachments(db: Database) -> None:
+    """Attachments are documents with a parent (the page that links to them) and a MIME type;
+    pages are ``text/html`` with no parent."""
+    columns = db["documents"].columns_dict
+    if "parent" not in columns:
+        db["documents"].add_column("parent", str)
+    if "content_type" not in columns:
+        db["documents"].add_column("content_type", str)
+    db.execute("update documents set content_type = 'text/html' where content_type is null")
+    db["documents"].create_index(["parent"], if_not_exists=True)
+
+
 class NewerDatabase(Exception):
     """The database has migrations this govwatch does not know: it is from a newer version."""
 

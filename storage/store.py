@@ -130,17 +130,24 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
         facts: dict[str, Any] | None = None,
         signature: bytes | None = None,
         shingles: int | None = None,
+        parent: str | None = None,
+        content_type: str | None = None,
     ) -> Change:
         """Record one good fetch of ``url`` (see the module docstring for the outcomes).
 
         ``facts`` (region, place, doc_type, report_year, issuer) and the near-duplicate
-        ``signature`` are stored with a new version; the signature links it to a report.
+        ``signature`` are stored with a new version; the signature links it to a report. An
+        attachment names its ``parent`` page (kept when a later fetch does not know it) and its
+        ``content_type``.
         """
         facts = {k: (facts or {}).get(k) for k in FACTS}
         at = fetched_at or now_iso()
         norm_text = text if norm_text is None else norm_text
         new_hash = self._compare_hash(title, norm_text)
         http = {"etag": etag, "last_modified": last_modified, "body_hash": body_hash}
+        http["content_type"] = content_type or "text/html"
+        if parent:
+            http["parent"] = parent
         seen = {"last_seen": at, "last_checked": at, "missing_count": 0, "missing_since": None}
         version = {
             "fetched_at": at, "run_id": run_id, "title": title, "published": published,

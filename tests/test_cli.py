@@ -166,13 +166,15 @@ def test_bad_sources_file(tmp_path, crawled):
 def test_demo(tmp_path):
     out = govwatch("demo", cwd=tmp_path, timeout=300)
     assert out.returncode == 0, out.stderr + out.stdout
-    assert "Change log of the second crawl (3 entries)" in out.stdout
-    assert out.stdout.count(" changed: ") == 3
+    assert "Change log of the second crawl (4 entries)" in out.stdout
+    assert out.stdout.count(" changed: ") == 4
     assert "第1号（修订）。" in out.stdout  # the POST-list portal's edited document
     with VersionStore(tmp_path / "data" / "demo.db") as store:
         changed = store.changes(kind="changed")
-        assert len(changed) == 3
+        assert len(changed) == 4
+        (pdf,) = [c for c in changed if c["content_type"] == "application/pdf"]
+        assert (pdf["modified"], pdf["added"], pdf["removed"]) == (1, 0, 0)  # one sentence
         site = SampleSite()
         cms = sum(len(site.cms.columns[c]) for c in ("json", "post", "ks", "trs", "script"))
-        assert len(store.changes(kind="new")) == len(site.docs) + cms
+        assert len(store.changes(kind="new")) == len(site.docs) + cms + len(site.cms.files)
         assert {r["outcome"] for r in store.runs(limit=None)} == {"ok"}

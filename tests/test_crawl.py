@@ -75,7 +75,7 @@ def test_broken_pages_are_counted_errors_not_changes(site, tmp_path, db_path):
             "no-such-list.html": "list_http",  # a 404 list page: the list is broken
             "missing.html": "http",
             "error500.html": "http",
-            "report.pdf": "not_html",
+            "report.pdf": "bad_file",  # a truncated PDF: read as an attachment, and refused
             "secret.html": "robots",
             "huge.html": "too_large",
             "empty.html": "extract",

@@ -75,6 +75,7 @@ def mutate(**changes):
 
 
 BAD = [
+    ("attachments", {"attachments": "yes"}, "true or false"),
     ("name", {"name": "Wujiang Reports"}, "ASCII slug"),
     ("title", {"title": None}, "required"),
     ("start_urls", {"start_urls": []}, "non-empty"),

@@ -34,6 +34,8 @@ CHANGE_FIELDS = (
     "issuer",
     "report_id",
     "report_relation",
+    "parent",
+    "content_type",
 )
 KINDS = ["new", "changed", "removed", "restored"]
 VERSION_FIELDS = (
@@ -49,6 +51,8 @@ VERSION_FIELDS = (
     "doc_type",
     "report_year",
     "issuer",
+    "parent",
+    "content_type",
 )
 
 

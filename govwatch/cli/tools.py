@@ -69,7 +69,7 @@ def serve(obj: Context, host: str, port: int, password_file: str | None) -> None
 @main.command()
 @pass_ctx
 def demo(obj: Context) -> None:
-    """The main job on the embedded sample site: crawl, edit three documents, crawl, report."""
+    """The main job on the sample site: crawl, edit three pages and a PDF, crawl, report."""
     from govwatch.demo import run_demo
 
     sys.exit(run_demo(Path("data")))

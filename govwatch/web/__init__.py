@@ -113,7 +113,10 @@ def create_app(db_path: str, password: str | None = None) -> Flask:
                 abort(404)
             diff = sentence_diff(va["text"], vb["text"], normalize)
             compare = {"a": va, "b": vb, "blocks": _blocks(diff.ops), "diff": diff}
-        return render_template("document.html", doc=doc, versions=versions, compare=compare)
+        attachments = store().attachments(doc["url"])
+        return render_template(
+            "document.html", doc=doc, versions=versions, compare=compare, attachments=attachments
+        )
 
     @app.route("/reports")
     def reports() -> str:
