@@ -5,7 +5,12 @@ page's main text (whitespace removed: Chinese has no word separators), and wheth
 date, region and type are right. govwatch (charset detection + trafilatura + Chinese rules)
 is compared with plain trafilatura defaults given the same raw bytes.
 
-    python bench/extract_bench.py [--json bench/out/extract.json]
+Then the same for real pages with hand-made gold (``../shared/realpages``: raw bytes, gold text
+and date), for govwatch and for plain trafilatura given the text decoded as the page declares
+it (w3lib, as Scrapy decodes): mean bigram P/R/F1, dates right (of the pages whose gold has a
+date), pages with mojibake, pages refused (no text at all).
+
+    python bench/extract_bench.py [--json bench/out/extract.json] [--realpages DIR]
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 import trafilatura  # noqa: E402
 
 from pipelines.extract import extract  # noqa: E402
-from pipelines.text.charsets import decode_body  # noqa: E402
+from pipelines.text.charsets import UndecodablePage, decode_body  # noqa: E402
 from samplesite import SampleSite  # noqa: E402
 
 # path, expected title, date, region, type
@@ -101,9 +106,89 @@ def run_trafilatura(body: bytes, url: str) -> dict:
     }
 
 
+MOJIBAKE = re.compile("[\ufffd]|[ÃÂâ][\x80-\xbf€™œ]|[¤¥¦§¨©ª«¬®¯°±²³´µ¶·¸¹º»¼½¾¿]{2}")
+
+
+def realpages(folder: Path) -> list[dict]:
+    """govwatch and decode-then-trafilatura on each real page against its gold."""
+    import time
+
+    from w3lib.encoding import html_to_unicode
+
+    rows = []
+    for page in sorted((folder / "pages").glob("*.html")):
+        gold = json.loads((folder / "gold" / f"{page.stem}.json").read_text(encoding="utf-8"))
+        body = page.read_bytes()
+        url = f"http://127.0.0.1/{page.name}"
+        started = time.perf_counter()
+        try:
+            decoded = decode_body(body, None)
+            result = extract(decoded.text, url)
+            ours = {
+                "text": result.text if result else "",
+                "date": result.published if result else None,
+                "broken": decoded.broken,
+            }
+        except UndecodablePage:
+            ours = {"text": "", "date": None, "broken": None}
+        ms = 1000 * (time.perf_counter() - started)
+        _, declared_text = html_to_unicode(None, body)
+        doc = trafilatura.bare_extraction(declared_text, url=url, with_metadata=True)
+        plain = {"text": (doc.text or "") if doc else "", "date": doc.date if doc else None}
+        for tool, out in (("govwatch", ours), ("trafilatura", plain)):
+            p, r, f = prf(out["text"], gold["text"])
+            rows.append({
+                "page": page.name, "tool": tool, "precision": p, "recall": r, "f1": f,
+                "gold_date": gold_date(gold.get("date")),
+                "date": (out["date"] or "")[:10] or None,
+                "mojibake": bool(MOJIBAKE.search(out["text"])),
+                "refused": not out["text"], "ms": ms if tool == "govwatch" else None,
+            })  # fmt: skip
+    return rows
+
+
+def gold_date(value: str | None) -> str | None:
+    """A gold date ("2005-5-7 2", "1998-3", "2018") as YYYY[-MM[-DD]], to the precision it has."""
+    parts = re.findall(r"\d+", value or "")[:3]
+    if not parts or len(parts[0]) != 4:
+        return None
+    return "-".join([parts[0], *(f"{int(x):02d}" for x in parts[1:])])
+
+
+def date_right(found: str | None, gold: str | None) -> bool:
+    return bool(found and gold and found[: len(gold)] == gold)
+
+
+def print_realpages(rows: list[dict]) -> None:
+    print(f"\n{'real page':<16} {'tool':<11} {'P':>5} {'R':>5} {'F1':>5} {'date':<10} gold")
+    for r in rows:
+        print(
+            f"{r['page']:<16} {r['tool']:<11} {r['precision']:5.3f} {r['recall']:5.3f} "
+            f"{r['f1']:5.3f} {r['date'] or '-':<10} {r['gold_date'] or '-'}"
+        )
+    for tool in ("govwatch", "trafilatura"):
+        mine = [r for r in rows if r["tool"] == tool]
+        n, dated = len(mine), [r for r in mine if r["gold_date"]]
+        right = sum(date_right(r["date"], r["gold_date"]) for r in dated)
+        mean = {k: sum(r[k] for r in mine) / n for k in ("precision", "recall", "f1")}
+        timing = ""
+        if tool == "govwatch":
+            timing = f", {sum(r['ms'] for r in mine) / n:.1f} ms/page (decode + extract)"
+        print(
+            f"{tool:<11} real pages {n}: P {mean['precision']:.3f} R {mean['recall']:.3f} "
+            f"F1 {mean['f1']:.3f}, dates {right}/{len(dated)}, mojibake "
+            f"{sum(r['mojibake'] for r in mine)}, refused {sum(r['refused'] for r in mine)}"
+            f"{timing}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "extract.json")
+    parser.add_argument(
+        "--realpages", type=Path, default=ROOT.parent / "shared" / "realpages",
+        help="real pages with gold text (pages/*.html, gold/*.json); skipped when absent",
+    )  # fmt: skip
     args = parser.parse_args()
     site = SampleSite()
     rows = []
@@ -159,8 +244,14 @@ def main() -> None:
             f"{sum(r['region_ok'] for r in mine)}/{n}, types {sum(r['type_ok'] for r in mine)}"
             f"/{n}, pages with mojibake {sum(r['mojibake'] for r in mine)}"
         )
+    real = realpages(args.realpages) if (args.realpages / "pages").is_dir() else []
+    if real:
+        print_realpages(real)
+    else:
+        print(f"\n(no real pages at {args.realpages}: skipped)")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(rows, indent=2, ensure_ascii=False))
+    out = {"seed_pages": rows, "real_pages": real}
+    args.json.write_text(json.dumps(out, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ class DocumentItem:
     last_modified: str | None = None
     body_hash: str | None = None
     known_body_hash: str | None = None  # body hash of the last good fetch, if any
+    broken: int = 0  # invalid byte sequences dropped when decoding (pipelines.text.charsets)
     list_url: str | None = None
     list_title: str | None = None  # the list's (or endpoint's) title and date: hints for
     list_date: str | None = None  # a page that shows none of its own

@@ -16,6 +16,7 @@ Settings: EXTRACT_WORKERS, EXTRACT_MIN_CHARS.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import multiprocessing
 import re
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DropItem
 
 from crawler.items import DocumentItem
+from pipelines.maintext import main_text, visible_text
 from pipelines.similar import signature
 from pipelines.text.classify import classify
 from pipelines.text.cleanup import clean_lines
@@ -34,10 +36,13 @@ from pipelines.text.files import EXTENSIONS, FileError, file_text, filename
 from pipelines.text.metadata import (
     HEAD_TITLE_NAMES,
     clean_title,
+    date_from_date_line,
     date_from_head,
+    date_from_header,
     date_from_list,
     date_from_meta_line,
     date_from_opening,
+    date_from_posted,
     date_from_title,
     head_meta,
     issuer_from_page,
@@ -109,7 +114,6 @@ def extract(
     Also classifies it (region, type, report year; pipelines.text.classify) and, with
     ``with_signature``, computes its near-duplicate signature (pipelines.similar).
     """
-    import trafilatura
     from lxml import html as lxml_html
 
     if not html or not html.strip():
@@ -119,17 +123,10 @@ def extract(
     except (ValueError, lxml_html.etree.ParserError):
         return None
     body = tree.find("body")
-    page_text = _visible_text(body)[:HEAD_TEXT_CHARS] if body is not None else ""
-    target = _restrict(tree, content) if content else None
-    doc = trafilatura.bare_extraction(
-        lxml_html.tostring(target, encoding="unicode") if target is not None else tree,
-        url=url,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        deduplicate=False,
-        date_extraction_params={"extensive_search": False, "original_date": True},
-    )
+    full_text = visible_text(body) if body is not None else ""
+    page_text = full_text[:HEAD_TEXT_CHARS]
+    target = _restrict(copy.deepcopy(tree), content) if content else None
+    doc = main_text(target if target is not None else copy.deepcopy(tree), url)
     text = clean_lines(doc.text or "") if doc is not None else ""
     if len(text) < min_chars:
         return None
@@ -140,9 +137,12 @@ def extract(
     published = (
         date_from_meta_line(page_text)
         or date_from_head(tree)
+        or date_from_header(page_text, text)
+        or date_from_posted(full_text)
         or getattr(doc, "date", None)
         or date_from_title(raw_title)
         or date_from_opening(text)
+        or date_from_date_line(page_text, text)
     )
     issuer = issuer_from_page(page_text)
     meta = {"issuer": issuer, "sitename": getattr(doc, "sitename", None), "title_tag": tag}
@@ -230,12 +230,6 @@ def own_text(text: str, attachments: list[tuple[str, str]]) -> str:
 def attachment_lines(attachments: list[tuple[str, str]]) -> str:
     """The page text of an attachment-only page: a line per attachment, as pages print it."""
     return "\n".join(f"附件：{text or filename(url)}" for url, text in attachments)
-
-
-def _visible_text(body: Any) -> str:
-    """The body's text with element boundaries kept as line breaks (meta lines stay apart)."""
-    parts = (t.strip() for t in body.itertext(with_tail=True) if t and t.strip())
-    return "\n".join(parts)
 
 
 def _page_title(tree: Any) -> str | None:
@@ -332,6 +326,8 @@ class ExtractPipeline:
         item.title = result.title or item.list_title
         item.published = result.published or date_from_list(item.list_date)
         item.meta = {**result.meta, "encoding": item.encoding} if item.encoding else result.meta
+        if item.broken:  # the page had invalid byte sequences: dropped, and counted here
+            item.meta["broken_bytes"] = item.broken
         item.facts, item.signature, item.shingles = result.facts, result.signature, result.shingles
         return item
 

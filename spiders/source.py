@@ -272,11 +272,13 @@ class SourceSpider(scrapy.Spider):
                 {"url": response.url, "declared": decoded.declared, "enc": decoded.encoding},
             )
         item = self._item(response, html=decoded.text, encoding=decoded.encoding)
-        if self.source.attachments:
-            content = self.source.content
-            item.attachments = attachment_links(decoded.text, response.url, content)
+        item.broken = decoded.broken
+        if decoded.broken:
+            self.crawler.stats.inc_value("govwatch/broken_bytes", decoded.broken)
+        # found even when not fetched: a page that is only a link to its file is no error
+        item.attachments = attachment_links(decoded.text, response.url, self.source.content)
         yield item
-        for url, text in item.attachments:
+        for url, text in item.attachments if self.source.attachments else ():
             self.crawler.stats.inc_value("govwatch/attachment_links")
             yield self.document_request(url, parent=item.url, list_title=text or None)
 

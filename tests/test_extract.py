@@ -6,11 +6,15 @@ import pytest
 
 from govwatch.fetch import decode
 from pipelines.extract import extract
+from pipelines.text.charsets import UndecodablePage, decode_body
 from pipelines.text.cleanup import clean_lines, rules_help
 from pipelines.text.metadata import (
     clean_title,
+    date_from_date_line,
+    date_from_header,
     date_from_meta_line,
     date_from_opening,
+    date_from_posted,
     date_from_title,
 )
 from samplesite import SampleSite
@@ -156,10 +160,80 @@ def test_content_selector_limits_extraction():
             "2019-01-08",
         ),
         (date_from_meta_line, "时间: 2019-13-45", None),
+        (date_from_meta_line, "发布时间：２０２４年０３月０５日", "2024-03-05"),  # full-width
+        (date_from_meta_line, "发布日期： \n 9/17/2004 5:54:13 AM", "2004-09-17"),  # ASP's
+        (date_from_meta_line, "出道日期\n1995年9月1日", None),  # a fact, not a page date
+        (date_from_posted, "本贴由大卫于2005年8月12日16:12:21在论坛发表", "2005-08-12"),
     ],
 )
 def test_chinese_dates(func, arg, expected):
     assert func(arg) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("新闻中心\n2005年05月17日 10:23\n新华网", "2005-05-17"),
+        ("2005-03-15 08:12:36 来源: 新华社", "2005-03-15"),
+        ("首页 > 要闻\n[2005-03-15]", "2005-03-15"),
+        ("译者：陈\n2005年1月2日\n", None),  # a date alone on its line: the last resort
+    ],
+)
+def test_dates_above_the_article_never_below(header, expected):
+    body = "我市召开全市经济工作会议，部署明年重点任务。会议指出，要坚持稳中求进。"
+    below = "\n相关新闻：\n其他会议召开 2001-01-01 09:00\n版权所有 2001-2024"
+    page = f"{header}\n{body}{below}"
+    assert date_from_header(page, body) == expected
+    assert date_from_header(f"{body}{below}", body) is None  # related links, copyright year
+    if expected is None:
+        assert date_from_date_line(page, body) == "2005-01-02"
+
+
+def test_end_matter_is_cut_once_the_article_has_begun():
+    article = "本市今年新签约重大项目一百二十个，其中外资项目四十个，总投资超过一千亿元。" * 3
+    text = f"相关文章\n打印本页\n{article}\n共 11 篇评论 发表评论\n网友甲：好\n网友乙：赞同"
+    assert clean_lines(text) == article  # above the article: dropped as lines, not a cut
+    related = f"{article}\n相关新闻\n另一条新闻的标题很长很长很长很长很长很长很长很长很长。"
+    assert clean_lines(related) == article
+    mention = (
+        f"{article}\n群众的评论和建议，我们将在下一篇报道中继续关注并且一一回复，欢迎大家积极参与。"
+    )
+    assert clean_lines(mention) == mention  # a paragraph that mentions 评论 is no end matter
+
+
+def test_layout_tables_are_read_as_blocks_and_data_tables_kept():
+    nav = "".join(f"<td><a href='/c{i}'>栏目{i}</a></td>" for i in range(12))
+    prose = "我市召开全市经济工作会议，部署明年重点任务。" * 8
+    figures = (
+        "<table><tr><td>地区生产总值</td><td>1930亿元</td></tr>"
+        "<tr><td>增长</td><td>5.1%</td></tr></table>"
+    )
+
+    def page(extra: str) -> str:
+        return (
+            "<html><head><title>会议</title></head><body><table><tr>" + nav + "</tr><tr>"
+            f"<td colspan='12'><table><tr><td><p>{prose}</p></td></tr></table>{extra}</td></tr>"
+            "</table></body></html>"
+        )
+
+    alone = extract(page(""), "http://x/1.html")
+    assert alone.text.replace("\n", "") == prose  # the layout table's menu row is gone
+    beside = extract(page(figures), "http://x/1.html")
+    assert prose in beside.text.replace("\n", "")
+    assert "1930亿元" in beside.text  # a table of figures is never dropped to lose a menu
+
+
+def test_a_few_broken_bytes_lose_only_themselves():
+    good = "苏州市人民政府关于二〇二四年重点项目的通知。各区人民政府，市各委办局。" * 40
+    body = good.encode("gb18030")
+    broken = body[:301] + b"\xff" + body[301:900] + b"\x81\x20" + body[900:]
+    decoded = decode_body(broken, "text/html; charset=gbk")
+    assert decoded.broken == 2
+    assert "\ufffd" not in decoded.text
+    assert len(decoded.text) >= len(good) - 2
+    assert "苏州市人民政府关于二〇二四年重点项目的通知。" in decoded.text
+    with pytest.raises(UndecodablePage):  # more than 1% broken: an error, as before
+        decode_body(b"\xff\xfe\xfd".join([body[i : i + 40] for i in range(0, 2000, 40)]), None)
 
 
 def test_title_cleaning():
@@ -191,6 +265,11 @@ def test_title_cleaning():
         "时间: 2019-01-30 14:36 来源: 吴江区人民政府 访问量: 1234",
         "本文仅代表作者观点,不代表本站立场。",
         "提纲:",
+        "责任编辑：张三",
+        "【编辑：李四 审核：王五】",
+        "主办单位：示例市人民政府办公室 网站标识码：3205000000",
+        "苏ICP备05000000号",
+        "首页 > 政务公开 > 通知公告",
     ],
 )
 def test_each_furniture_rule(line):

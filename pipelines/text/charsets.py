@@ -5,9 +5,14 @@ Declarations are trusted in this order: the HTTP header, the byte-order mark, th
 GB18030 and Big5-HKSCS are tried strictly (no replacement characters), and each result is
 scored for how much it reads like Chinese (pipelines.text.chinese.plausibility, minus Latin-1
 mojibake marks). The most trusted declaration that decodes wins unless another charset reads
-clearly better (by MARGIN): then the declaration was wrong. A body that nothing decodes
-cleanly, or that has no declaration and no readable decoding, raises ``UndecodablePage``: an
-error of the run, never a version with U+FFFD or mojibake in it.
+clearly better (by MARGIN): then the declaration was wrong.
+
+A page that no charset decodes strictly is often a good page with a few broken byte sequences
+(a truncated character at a buffer edge, one bad paste). Then the charset with the fewest
+invalid sequences is used, as long as they are at most MAX_BROKEN of the text and the rest
+reads as text: the broken sequences are dropped (never U+FFFD) and ``Decoded.broken`` says how
+many. More than that, or no declaration and no readable decoding, raises ``UndecodablePage``:
+an error of the run, never a version with U+FFFD or mojibake in it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pipelines.text.chinese import plausibility
 FALLBACKS = ("utf-8", "gb18030", "big5hkscs")
 PLAUSIBLE = 0.5  # real Chinese text scores about 0.9, mojibake below 0.2
 MARGIN = 0.3  # another charset must read this much better to overrule a declaration
+MAX_BROKEN = 0.01  # share of broken sequences a page may have and still be read
 MOJIBAKE_MARKS = "ÃÂâ€¤¥¦§¨©ª«¬®¯°±²³´µ¶·¸¹º»¼½¾¿ÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝÞß"
 
 
@@ -39,6 +45,7 @@ class Decoded:
     encoding: str
     declared: str | None  # what the page said, if anything
     corrected: bool  # the declaration was wrong (or missing) and another charset was used
+    broken: int = 0  # invalid byte sequences dropped (only when no charset decodes strictly)
 
 
 def _canonical(name: str | None) -> str | None:
@@ -73,10 +80,7 @@ def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
             continue
         scored[encoding] = (_score(text), text)
     if not scored:
-        raise UndecodablePage(
-            f"no charset decodes this page cleanly (tried "
-            f"{', '.join(dict.fromkeys([*declared, *FALLBACKS]))})"
-        )
+        return _decode_broken(body, declared)
     best = max(scored, key=lambda e: scored[e][0])
     trusted = next((e for e in declared if e in scored), None)
     if trusted is not None and scored[best][0] - scored[trusted][0] < MARGIN:
@@ -85,3 +89,28 @@ def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
         raise UndecodablePage("no declared charset, and no charset gives readable text")
     first = declared[0] if declared else None
     return Decoded(scored[best][1], best, first, corrected=best != first)
+
+
+def _decode_broken(body: bytes, declared: list[str]) -> Decoded:
+    """The least broken decoding of a body that no charset decodes strictly."""
+    tried = list(dict.fromkeys([*declared, *FALLBACKS]))
+    best: tuple[int, float, str, str] | None = None
+    for encoding in tried:
+        try:
+            text = body.decode(encoding, errors="replace").removeprefix("\ufeff")
+        except LookupError:
+            continue
+        broken = text.count("\ufffd")
+        text = text.replace("\ufffd", "")
+        if broken > MAX_BROKEN * max(len(text), 1) or _score(text) < PLAUSIBLE / 2:
+            continue
+        if best is None or (broken, -_score(text)) < (best[0], -best[1]):
+            best = (broken, _score(text), encoding, text)
+    if best is None:
+        raise UndecodablePage(
+            f"no charset decodes this page cleanly, nor with at most {MAX_BROKEN:.0%} broken "
+            f"(tried {', '.join(tried)})"
+        )
+    broken, _, encoding, text = best
+    first = declared[0] if declared else None
+    return Decoded(text, encoding, first, corrected=encoding != first, broken=broken)

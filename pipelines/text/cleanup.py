@@ -99,6 +99,33 @@ class Contribute(Rule):
     )
 
 
+class EditorLine(Rule):
+    """Editor and reviewer credits: 责任编辑：张三, 【编辑：李四】, 审核：王五 校对：赵六."""
+
+    pattern = (
+        r"^\s*[【\[(（]?\s*(责任编辑|编辑|责编|审核|审校|校对|初审|复审|终审|编审|签发|监制)"
+        r"\s*[:：]\s*[^。！？]{0,30}[】\])）]?\s*$"
+    )
+
+
+class SiteFooter(Rule):
+    """Portal footers: 主办单位, 技术支持, 网站标识码, ICP备案, 公网安备, 建议分辨率."""
+
+    pattern = (
+        r"^\s*(主办单位|承办单位|协办单位|主办\s*[:：]|承办\s*[:：]|技术支持\s*[:：]|网站标识码|"
+        r"政府网站标识码|[\u4e00-\u9fff]?ICP[备证]|.{0,12}公网安备|备案号\s*[:：]|建议使用.{0,20}浏览器|"
+        r".{0,10}最佳(浏览|显示)效果|.{0,6}分辨率)"
+    )
+
+
+class Breadcrumb(Rule):
+    """Breadcrumbs: 首页 > 政务公开 > 通知公告, 您的位置：."""
+
+    pattern = (
+        r"^\s*(首页|网站首页|主页|Home)\s*[>»›/＞]|^\s*(您的位置|你的位置|您现在的位置)\s*[:：]"
+    )
+
+
 class MetaLine(Rule):
     """Meta lines (时间/来源/作者/访问量) that describe the page, not its text."""
 
@@ -109,10 +136,48 @@ class MetaLine(Rule):
     )
 
 
+# Lines that open what follows an article: comments, replies, related or recommended lists,
+# print/close links, visitor counters, a blog post's footer before the next post. Below such a
+# line, once the article has begun, nothing is the article's any more.
+END_MATTER = re.compile(
+    r"^\s*(\[|【)?\s*(打印(本页|此文|文章)?|关闭(窗口|本页)?)\s*(\]|】)"
+    r"|^\s*(网友|读者|最新|热门|精彩|全部)?(评论|留言|回复)\s*(\(|（|\[|【|[:：]|$)"
+    r"|^\s*(发表|我要|查看|更多)(评论|留言|回复)"
+    r"|共\s*\d+\s*(篇|条|个)\s*(评论|回复|留言)"
+    r"|^\s*由.{1,24}(张贴|发表|发布)"
+    r"|您是本文第\s*\d+\s*(个|位)"
+    r"|^\s*回复线索"
+    r"|^\s*(相关|延伸|推荐|热门|更多|精彩|最新)(文章|阅读|新闻|报道|链接|推荐|专题|资讯|内容|帖子)"
+    r"|^\s*猜你(喜欢|想看)"
+    r"|^\s*(上一篇|下一篇|上一条|下一条|上一主题|下一主题)"
+    r"|^\s*[【\[(（]?\s*责任编辑\s*[:：]"
+)
+END_MATTER_MAX_LINE = 80  # a longer line is a paragraph that happens to say 评论
+ARTICLE_BEGUN = 100  # characters of paragraphs before an end-matter line counts as one
+PARAGRAPH = 20  # shorter lines (menus, link lists, headings) do not begin an article
+
+
+def cut_end_matter(lines: list[str]) -> list[str]:
+    """``lines`` up to the first end-matter line that follows at least ARTICLE_BEGUN characters
+    of paragraphs (a print link or a "related" box above the article, or among the menus,
+    cuts nothing)."""
+    seen = 0
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        short = len(stripped) <= END_MATTER_MAX_LINE
+        if seen >= ARTICLE_BEGUN and short and END_MATTER.search(stripped):
+            return lines[:i]
+        if len(stripped) >= PARAGRAPH:
+            seen += len(stripped)
+    return lines
+
+
 def clean_lines(text: str) -> str:
-    """``text`` without furniture lines; blank-line runs folded."""
+    """``text`` without end matter and furniture lines; blank-line runs folded."""
     kept = [
-        line for line in text.splitlines() if not any(rule.matches(line) for rule in Rule.registry)
+        line
+        for line in cut_end_matter(text.splitlines())
+        if not any(rule.matches(line) for rule in Rule.registry)
     ]
     out: list[str] = []
     for line in kept:

@@ -1,8 +1,13 @@
 """Chinese metadata rules: publication dates and titles.
 
 Dates come, in order of trust, from a meta line on the page ("时间: 2019-01-30 14:36",
-"发布日期：2023年01月05日"), from the HTML meta tags trafilatura reads, from the title
-("(2025年1月6日)", "(20230105)"), and from the text's opening ("2019年1月8日在…会议上").
+"发布日期：2023年01月05日", "发布日期： 7/5/2005 9:23:57 PM"), from the HTML meta tags, from the
+page's header above the article (a date with a time: "2005年05月17日 10:23", "2005-03-15
+08:12:36 来源:", "[2005-03-15]"; or a post's "由…于2005年8月12日16:12"), from the HTML
+metadata trafilatura reads, from the title ("(2025年1月6日)", "(20230105)"), from the text's
+opening ("2019年1月8日在…会议上"), and last from a line that is only a date above the article.
+Full-width digits count as digits. A date below the article's start (a related link, the
+copyright line) is never taken from the header rules.
 """
 
 from __future__ import annotations
@@ -13,9 +18,22 @@ from typing import Any
 
 _Y, _M, _D = r"((?:19|20)\d{2})", r"(\d{1,2})", r"(\d{1,2})"
 _DATE = rf"{_Y}\s*[-年/.]\s*{_M}\s*[-月/.]\s*{_D}\s*日?"
-META_DATE = re.compile(
-    r"(?:发布时间|发布日期|发文日期|成文日期|印发日期|更新时间|时间|日期)\s*[:：]\s*" + _DATE
+_LABEL = (
+    r"(?:(?:发布时间|发布日期|发表时间|发表日期|发帖时间|发文日期|成文日期|印发日期|更新时间|时间|日期)"
+    r"[ \t\u3000]*[:：]|发表于|发布于)"
 )
+META_DATE = re.compile(_LABEL + r"\s*" + _DATE)
+# ASP's default: "发布日期： 7/5/2005 9:23:57 PM" (month first)
+META_DATE_US = re.compile(_LABEL + r"\s*(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})")
+_TIME = r"\s*(?:[(（]?\s*(?:星期|周)[一二三四五六日天]\s*[)）]?)?[T\s]*\d{1,2}[:：]\d{2}"
+HEADER_DATETIME = re.compile(_DATE + _TIME)
+BRACKET_DATE = re.compile(r"[\[【(（]\s*" + _DATE + r"\s*[\]】)）]")
+POSTED_DATE = re.compile(r"于\s*" + _DATE + _TIME)
+DATE_LINE = re.compile(
+    r"^\W{0,3}" + _DATE + r"(?:\s*\d{1,2}[:：]\d{2}(?::\d{2})?)?"
+    r"(?:\s*(?:星期|周)[一二三四五六日天])?\W{0,3}$"
+)
+FULL_WIDTH = str.maketrans("０１２３４５６７８９：／－．", "0123456789:/-.")
 TITLE_DATE = re.compile(r"[(（]\s*" + _DATE + r"\s*[)）]|[(（]((?:19|20)\d{2})(\d{2})(\d{2})[)）]")
 OPENING_DATE = re.compile(r"^\W{0,6}" + _DATE + r"\s*(?:在|于)")
 ISSUER = re.compile(
@@ -76,7 +94,48 @@ def date_from_list(value: str | int | None) -> str | None:
 
 
 def date_from_meta_line(page_text: str) -> str | None:
-    return _first(META_DATE.search(page_text))
+    page_text = page_text.translate(FULL_WIDTH)
+    found = _first(META_DATE.search(page_text))
+    if found:
+        return found
+    m = META_DATE_US.search(page_text)
+    return make_date(m.group(3), m.group(1), m.group(2)) if m else None
+
+
+def header_part(page_text: str, text: str) -> str:
+    """The page's text above the article: up to where the extracted text's first line begins
+    (all of it when that line cannot be found)."""
+    for line in text.splitlines()[:3]:
+        probe = line.strip()[:20]
+        if len(probe) >= 6:
+            at = page_text.find(probe)
+            if at >= 0:
+                return page_text[:at]
+    return page_text
+
+
+def date_from_header(page_text: str, text: str) -> str | None:
+    """A date with a time, a bracketed date, or a post's "于<date> <time>" above the article."""
+    head = header_part(page_text.translate(FULL_WIDTH), text)
+    for rule in (HEADER_DATETIME, BRACKET_DATE, POSTED_DATE):
+        found = _first(rule.search(head))
+        if found:
+            return found
+    return None
+
+
+def date_from_posted(page_text: str) -> str | None:
+    """A forum or blog post's footer: "本贴由大卫于2005年8月12日16:12:21", anywhere."""
+    return _first(POSTED_DATE.search(page_text.translate(FULL_WIDTH)))
+
+
+def date_from_date_line(page_text: str, text: str) -> str | None:
+    """A line that is only a date ("2005年1月2日", "2005-01-02 星期日") above the article."""
+    for line in header_part(page_text.translate(FULL_WIDTH), text).splitlines():
+        found = _first(DATE_LINE.match(line.strip()))
+        if found:
+            return found
+    return None
 
 
 def date_from_title(title: str | None) -> str | None:

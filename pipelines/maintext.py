@@ -1,0 +1,122 @@
+"""The main text of a page: trafilatura, with the page's layout tables read as blocks.
+
+Pages of the 2000s (and many portal templates still) lay the whole page out with nested
+tables. Given such a table, trafilatura keeps or drops it as one piece of data: the menus and
+link bars come along with the article, or the article goes with them. ``main_text`` reads the
+page with its layout tables turned into plain blocks, and, when that could have split the
+article itself, once more whole, and keeps the reading that lost nothing of it.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+LAYOUT_CELL_CHARS = 150  # a table cell holding this much text is a page region, not data
+_SQUEEZE = re.compile(r"[\s|]+")
+LOST_PARAGRAPH = 40  # characters: a line this long that unwrapping lost was prose
+TABLE_TAGS = ("table", "thead", "tbody", "tfoot", "tr", "td", "th")
+
+
+def main_text(root: Any, url: str | None) -> Any:
+    """trafilatura's main text of ``root`` (which it may change).
+
+    A page laid out with tables is read twice: with its layout tables as plain blocks (see
+    ``unwrap``: menus and link bars then go one by one), and whole. The unwrapped reading wins
+    unless the whole one has paragraphs (LOST_PARAGRAPH characters or more; table cells compared
+    by their text) that it lost, adding up to a fifth of its text, or a data table: then
+    unwrapping split the article itself (prose in one cell, a table of figures in another), or
+    the page holds more than one article, and the whole reading is kept (a menu kept is no
+    change; a table of figures lost would hide one).
+    """
+    import trafilatura
+    from lxml import html as lxml_html
+
+    def run(node: Any, metadata: bool = True) -> Any:
+        return trafilatura.bare_extraction(
+            node if node.tag == "html" else lxml_html.tostring(node, encoding="unicode"),
+            url=url, with_metadata=metadata, include_comments=False, include_tables=True,
+            deduplicate=False, favor_precision=True,
+            date_extraction_params={"extensive_search": False, "original_date": True},
+        )  # fmt: skip
+
+    tables = layout_tables(root)
+    if not tables:
+        return run(root)
+    data = [_SQUEEZE.sub("", "".join(t.itertext())) for t in root.iter("table")
+            if t not in tables and _is_data_table(t)]  # fmt: skip
+    whole = copy.deepcopy(root)
+    unwrap(root, tables)
+    doc = run(root)
+    if doc is None or not doc.text:
+        return run(whole)
+    kept = _SQUEEZE.sub("", doc.text)
+
+    def lost(text: str) -> bool:
+        cells = (_SQUEEZE.sub("", c) for line in text.splitlines() for c in line.split("|"))
+        prose = sum(len(c) for c in cells if len(c) >= LOST_PARAGRAPH and c not in kept)
+        flat = _SQUEEZE.sub("", text)
+        return prose > len(doc.text) / 5 or any(t in flat and t not in kept for t in data)
+
+    # the page's visible text holds all that the whole reading could add: read it whole only
+    # when that could change the choice
+    if not lost(visible_text(whole)):
+        return doc
+    whole_doc = run(whole, metadata=False)  # the first reading's title and dates serve both
+    if whole_doc is not None and lost(whole_doc.text or ""):
+        doc.text = whole_doc.text
+    return doc
+
+
+def _is_data_table(table: Any) -> bool:
+    """Figures, not furniture: two rows or more, a row of two cells or more, and most of its
+    text outside links (a menu laid out as a table is mostly links)."""
+    rows = table.findall(".//tr")
+    if len(rows) < 2 or not any(len(r.findall("td")) + len(r.findall("th")) >= 2 for r in rows):
+        return False
+    text = _SQUEEZE.sub("", "".join(table.itertext()))
+    linked = sum(len(_SQUEEZE.sub("", "".join(a.itertext()))) for a in table.iter("a"))
+    return bool(text) and linked < len(text) / 2
+
+
+def layout_tables(tree: Any) -> list[Any]:
+    """Tables used for page layout: those holding another table, or a cell with a paragraph's
+    worth of text; a data table (short cells, none nested) is not one, also inside one."""
+    found = []
+    for table in tree.iter("table"):
+        own_cells = [c for c in table.iter("td", "th") if _owner(c) is table]
+        nested = any(t is not table for t in table.iter("table"))
+        long_cell = any(
+            len("".join(c.itertext()).strip()) >= LAYOUT_CELL_CHARS and c.find(".//table") is None
+            for c in own_cells
+        )
+        if nested or long_cell:
+            found.append(table)
+    return found
+
+
+def unwrap(tree: Any, tables: list[Any]) -> None:
+    """The layout ``tables`` become plain blocks (their own rows and cells, not nested tables),
+    so that the extractor judges their parts one by one instead of keeping or dropping the
+    whole table as data."""
+    for table in tables:
+        own = [n for n in table.iter(*TABLE_TAGS[1:]) if _owner(n) is table]
+        for node in [table, *own]:
+            node.tag = "div"
+            for attr in ("colspan", "rowspan"):
+                node.attrib.pop(attr, None)
+
+
+def _owner(node: Any) -> Any:
+    """The table a row or cell belongs to: its nearest table ancestor."""
+    parent = node.getparent()
+    while parent is not None and parent.tag != "table":
+        parent = parent.getparent()
+    return parent
+
+
+def visible_text(body: Any) -> str:
+    """The body's text with element boundaries kept as line breaks (meta lines stay apart)."""
+    parts = (t.strip() for t in body.itertext(with_tail=True) if t and t.strip())
+    return "\n".join(parts)
