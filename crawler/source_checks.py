@@ -24,7 +24,7 @@ API_KEYS = {
     "url", "method", "form", "json", "headers", "items", "link", "title", "date", "pages",
     "total_pages",
 }  # fmt: skip
-RULE_KEYS = {"urls", "url", "kinds", "regions", "sources", "keywords"}
+RULE_KEYS = {"urls", "url", "kinds", "regions", "sources", "keywords", "baseline"}
 
 
 class Checker:
@@ -248,11 +248,18 @@ def parse_rules(raw: Any, where: str) -> list[Rule]:
         urls = [urls] if isinstance(urls, str) else list(urls or [])
         if not urls or not all(isinstance(u, str) and "://" in u for u in urls):
             raise SourceError(f"{where}: field 'notify[{i}].urls': not Apprise URLs")
+        baseline = item.get("baseline", "summary")
+        if baseline not in ("summary", "notify"):
+            raise SourceError(
+                f"{where}: field 'notify[{i}].baseline': {baseline!r}: use summary (one "
+                "'now watching N documents' message on a first crawl) or notify (every document)"
+            )
         rules.append(
             Rule(
                 tuple(urls),
                 *(frozenset(_list(item.get(k))) for k in ("kinds", "regions", "sources")),
                 tuple(_list(item.get("keywords"))),
+                baseline=baseline,
             )
         )
     return rules

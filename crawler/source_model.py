@@ -173,6 +173,7 @@ class Rule:
     regions: frozenset[str] = frozenset()
     sources: frozenset[str] = frozenset()
     keywords: tuple[str, ...] = ()
+    baseline: str = "summary"  # a first crawl: one "now watching N" message, or "notify" all
 
     def wants(self, change: dict[str, Any], text: str) -> bool:
         if self.kinds and change["kind"] not in self.kinds:

@@ -5,6 +5,13 @@ own ``notify:`` list. Each rule has ``urls`` (Apprise URLs: dingtalk://, wecombo
 feishu://, mailto://, json://, ...) and optional filters ``kinds``, ``regions``, ``sources``
 and ``keywords`` (notify only when the new text or title contains one of them).
 
+The first crawl of a source is a baseline: each rule gets one short "now watching N documents"
+message instead of the backlog (``baseline: notify`` in a rule sends the backlog as before).
+Each digest lists the changed documents with their changed sentences, split into messages that
+fit the target (DingTalk robots take 20,000 bytes of text, WeCom robots 4,096 bytes of
+markdown, Feishu/Lark robots a 20 KB request; mail is not limited here), each ending with a
+link to the full list in the web UI.
+
 A digest is recorded in the ``notifications`` table before it is sent, retried
 NOTIFY_RETRIES times with a growing pause, and a failed one stays ``failed`` and is tried again
 after the next run of its source: never lost silently, never failing the crawl. URLs carry
@@ -56,7 +63,21 @@ class Digest:
         return "\n".join(self.lines)
 
 
-def build_digest(source_title: str, changes: list[dict[str, Any]], base_url: str) -> Digest:
+SENTENCES_PER_CHANGE = 3  # changed sentences quoted per document in a digest
+SENTENCE_CHARS = 120
+# bytes of title + body a message may take, by Apprise URL scheme (documented robot limits,
+# less a margin for the JSON around them)
+LIMITS = {"dingtalk": 19_000, "wecombot": 4_000, "feishu": 18_000, "lark": 18_000}
+DEFAULT_LIMIT = 60_000
+MAX_PARTS = 5
+
+
+def build_digest(
+    source_title: str, changes: list[dict[str, Any]], base_url: str,
+    diffs: dict[int, list[dict]] | None = None,
+) -> Digest:  # fmt: skip
+    """The digest of ``changes``: each with its summary, up to SENTENCES_PER_CHANGE changed
+    sentences (``diffs``: change id -> diff ops) and its link."""
     counts: dict[str, int] = {}
     for c in changes:
         counts[c["kind"]] = counts.get(c["kind"], 0) + 1
@@ -69,8 +90,67 @@ def build_digest(source_title: str, changes: list[dict[str, Any]], base_url: str
             kind = (c.get("content_type") or "").rpartition("/")[2]
             digest.lines.append(f"  附件 attachment ({kind}) of {c['parent']}")
         digest.lines.append(f"  {c['summary']}")
+        quoted = 0
+        for op in (diffs or {}).get(c["id"], []):
+            for mark, sentences in (("-", op["old"]), ("+", op["new"])):
+                for sentence in sentences:
+                    if quoted < 2 * SENTENCES_PER_CHANGE:
+                        digest.lines.append(f"  {mark} {_short(sentence)}")
+                        quoted += 1
         digest.lines.append(f"  {base_url.rstrip('/')}/change/{c['id']}")
     return digest
+
+
+def baseline_digest(source: str, source_title: str, documents: int, base_url: str) -> Digest:
+    return Digest(
+        f"govwatch: now watching {documents} documents — {source_title}",
+        [
+            f"首次抓取 First crawl of {source_title}: {documents} documents recorded as the "
+            "baseline; from now on you hear of what is new, changed or removed.",
+            f"{base_url.rstrip('/')}/?source={source}",
+        ],
+    )
+
+
+def split_digest(digest: Digest, limit: int, full_list: str) -> list[Digest]:
+    """``digest`` as messages of at most ``limit`` bytes (UTF-8, title and body), cut between
+    documents (a "•" line starts one), at most MAX_PARTS of them, each ending with a link to
+    the full list; what does not fit is counted in the last."""
+    if len((digest.title + digest.body).encode()) <= limit:
+        return [digest]
+    items: list[list[str]] = []
+    for line in digest.lines:
+        if line.startswith("•") or not items:
+            items.append([])
+        items[-1].append(line)
+    footer = f"全部 full list: {full_list}"
+    parts: list[list[str]] = [[]]
+    for item in items:
+        text = "\n".join(item)
+        if len(text.encode()) > limit // 2:  # one huge entry: shortened to fit
+            text = text.encode()[: limit // 2].decode("utf-8", "ignore") + "…"
+        candidate = "\n".join([*parts[-1], text, footer])
+        if parts[-1] and len((digest.title + candidate).encode()) + 16 > limit:
+            parts.append([])
+        parts[-1].append(text)
+    shown = parts[:MAX_PARTS]
+    left = sum(len(p) for p in parts[MAX_PARTS:])
+    out = []
+    for n, part in enumerate(shown, 1):
+        lines = list(part)
+        if n == len(shown) and left:
+            lines.append(f"… {left} more")
+        lines.append(footer)
+        out.append(Digest(f"{digest.title} ({n}/{len(shown)})", lines))
+    return out
+
+
+def limit_for(url: str) -> int:
+    return LIMITS.get(url.split("://", 1)[0].lower(), DEFAULT_LIMIT)
+
+
+def _short(sentence: str) -> str:
+    return sentence if len(sentence) <= SENTENCE_CHARS else sentence[: SENTENCE_CHARS - 1] + "…"
 
 
 HEALTH_KINDS = frozenset({"failing", "recovered"})
@@ -120,18 +200,17 @@ def queue_health(
 
 
 def _queue(
-    store: VersionStore, run_id: int, source: str, urls: list[str] | tuple[str, ...], digest: Digest
-) -> None:
-    """Record ``digest`` for each URL before anything is sent: never lost, only ever masked."""
+    store: VersionStore, run_id: int, source: str, urls: list[str] | tuple[str, ...],
+    digest: Digest, full_list: str = "",
+) -> None:  # fmt: skip
+    """Record ``digest`` for each URL before anything is sent, split to fit the URL's target:
+    never lost, only ever masked."""
     for url in urls:
-        store.queue_notification(
-            run_id=run_id,
-            source=source,
-            target=mask(url),
-            url_hash=_hash(url),
-            title=digest.title,
-            body=digest.body,
-        )
+        for part in split_digest(digest, limit_for(url), full_list):
+            store.queue_notification(
+                run_id=run_id, source=source, target=mask(url), url_hash=_hash(url),
+                title=part.title, body=part.body,
+            )  # fmt: skip
 
 
 def send(url: str, title: str, body: str, retries: int, pause: float) -> tuple[bool, str]:
@@ -162,14 +241,22 @@ def notify_run(
 ) -> int:
     """Queue and send the digests of run ``run_id``; returns how many were delivered."""
     logging.getLogger("apprise").setLevel(logging.WARNING)  # it may log URLs at debug level
-    changes = [c for c in store.changes(source=source) if c["run_id"] == run_id]
+    every = store.changes(source=source)
+    changes = [c for c in every if c["run_id"] == run_id]
+    first_crawl = bool(changes) and all(c["run_id"] == run_id for c in every)
+    full_list = f"{base_url.rstrip('/')}/?source={source}"
+    diffs = {c["id"]: store.change(c["id"])["diff"] for c in changes if c["kind"] == "changed"}
     for rule in rules:
         chosen = [
             c for c in changes if rule.wants(c, store.version(c["version_id"])["norm_text"] or "")
         ]
         if not chosen:
             continue
-        _queue(store, run_id, source, rule.urls, build_digest(source_title, chosen, base_url))
+        if first_crawl and rule.baseline != "notify":
+            digest = baseline_digest(source, source_title, len(changes), base_url)
+        else:
+            digest = build_digest(source_title, chosen, base_url, diffs)
+        _queue(store, run_id, source, rule.urls, digest, full_list)
     urls = {_hash(u): u for rule in rules for u in rule.urls}
     delivered = 0
     for row in store.unsent_notifications(source, MAX_ATTEMPTS):

@@ -77,7 +77,7 @@ def sentence_diff(old: str, new: str, key: Callable[[str], str] | None = None) -
             diff.removed += len(before)
         else:
             diff.added += len(after)
-        diff.ops.append({"op": tag, "at": i1, "old": before, "new": after})
+        diff.ops.append({"op": tag, "at": i1, "to": j1, "old": before, "new": after})
     return diff
 
 

@@ -101,6 +101,21 @@ class ChangeLog(Connection):
             row["body"] = "\n\n".join(a["text"] or "" for a in self.attachments(row["url"]))
         return row
 
+    def readable(self, change: dict[str, Any], context: int = 2, key: Any = None) -> dict[str, Any]:
+        """What a person reads for ``change``: for a ``new`` (or ``restored``/``removed``) entry,
+        the version's text; for a ``changed`` one, its diff in blocks with ``context``
+        sentences around each change, section headings and changed figures
+        (storage.context)."""
+        from .context import context_blocks
+        from .diff import sentence_diff
+
+        version = self.db["versions"].get(change["version_id"])
+        if change["kind"] != "changed" or not change.get("previous_version_id"):
+            return {"text": version["text"], "blocks": []}
+        previous = self.db["versions"].get(change["previous_version_id"])
+        diff = sentence_diff(previous["text"], version["text"], key)
+        return {"blocks": context_blocks(previous["text"], version["text"], diff.ops, context)}
+
     def mark_reviewed(self, change_ids: Iterable[int], at: str | None = None) -> list[int]:
         """Mark changes reviewed; returns the ids that do not exist."""
         ids = list(change_ids)
@@ -117,6 +132,42 @@ class ChangeLog(Connection):
                 db["changes"].update(change_id, {"reviewed_at": at or now_iso()})
         return [i for i in ids if i not in found]
 
+    def set_reviewed(
+        self, change_ids: Iterable[int], *, reviewed: bool = True, at: str | None = None
+    ) -> dict[str, list[int]]:
+        """Mark changes reviewed (or not); ``{"changed": [...], "unchanged": [...] (already so),
+        "missing": [...]}``, in one transaction."""
+        ids = list(dict.fromkeys(change_ids))
+        out: dict[str, list[int]] = {"changed": [], "unchanged": [], "missing": []}
+        with self._write() as db:
+            state = {}
+            for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+                marks = ",".join("?" * len(chunk))
+                for row in db.execute(
+                    f"select id, reviewed_at from changes where id in ({marks})", chunk
+                ):
+                    state[row[0]] = row[1]
+            for change_id in ids:
+                if change_id not in state:
+                    out["missing"].append(change_id)
+                elif (state[change_id] is not None) == reviewed:
+                    out["unchanged"].append(change_id)
+                else:
+                    out["changed"].append(change_id)
+            value = (at or now_iso()) if reviewed else None
+            db.conn.executemany(
+                "update changes set reviewed_at = ? where id = ?",
+                [(value, i) for i in out["changed"]],
+            )
+        return out
+
+    def version_number(self, url: str, number: int) -> dict[str, Any]:
+        """Version ``number`` (1 = first) of the document at ``url``; KeyError if none."""
+        versions = self.history(url)
+        if not 1 <= number <= len(versions):
+            raise KeyError(f"{url} has versions 1 to {len(versions)}, not {number}")
+        return versions[number - 1]
+
     def history(self, url: str, limit: int | None = None) -> list[dict[str, Any]]:
         """Versions of the document at ``url``, oldest first."""
         doc = self.document(url)
@@ -131,8 +182,9 @@ class ChangeLog(Connection):
                 "meta": json.loads(r["meta"] or "{}"),
                 "parent": doc["parent"],
                 "content_type": doc["content_type"],
+                "version": number,  # 1, 2, 3 ... per document
             }
-            for r in rows
+            for number, r in enumerate(rows, 1)
         ]
 
     def attachments(self, url: str) -> list[dict[str, Any]]:
@@ -145,6 +197,31 @@ class ChangeLog(Connection):
 
     def version(self, version_id: int) -> dict[str, Any]:
         return self.db["versions"].get(version_id)
+
+    def instance_id(self) -> str:
+        """This database's random identity (feed entry ids are built on it)."""
+        return self.db["settings"].get("instance_id")["value"]
+
+    def source_counts(self) -> dict[str, dict[str, int]]:
+        """Per source: ``documents`` and ``unreviewed`` changes."""
+        out: dict[str, dict[str, int]] = {}
+        for name, n in self.db.execute("select source, count(*) from documents group by source"):
+            out.setdefault(name, {"documents": 0, "unreviewed": 0})["documents"] = n
+        for name, n in self.db.execute(
+            "select d.source, count(*) from changes c join documents d on d.id = c.document_id "
+            "where c.reviewed_at is null group by d.source"
+        ):
+            out.setdefault(name, {"documents": 0, "unreviewed": 0})["unreviewed"] = n
+        return out
+
+    def version_changes(self, document_id: int) -> dict[int, list[dict[str, Any]]]:
+        """The change-log entries of a document, by the version they recorded."""
+        out: dict[int, list[dict[str, Any]]] = {}
+        for row in self.db.query(
+            "select id, kind, version_id, detected_at, summary from changes "
+            "where document_id = ? order by id", [document_id]):  # fmt: skip
+            out.setdefault(row["version_id"], []).append(row)
+        return out
 
     def counts(self) -> dict[str, int]:
         return {t: self.db[t].count for t in ("documents", "versions", "changes", "errors")}

@@ -286,6 +286,16 @@ def m008_attachments(db: Database) -> None:
     db["documents"].create_index(["parent"], if_not_exists=True)
 
 
+@migration
+def m009_instance_identity(db: Database) -> None:
+    """A random identity for this database: feed entry ids stay the same whatever host or port
+    the UI is reached at, and differ between databases."""
+    import uuid
+
+    db["settings"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db["settings"].insert({"key": "instance_id", "value": str(uuid.uuid4())}, ignore=True)
+
+
 class NewerDatabase(Exception):
     """The database has migrations this govwatch does not know: it is from a newer version."""
 

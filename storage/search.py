@@ -30,39 +30,55 @@ class SearchIndex(Connection):
         )
 
     def search(
-        self, query: str, *, normalise: Callable[[str], str] | None = None, limit: int = 50
+        self,
+        query: str,
+        *,
+        normalise: Callable[[str], str] | None = None,
+        limit: int = 50,
+        source: str | None = None,
+        region: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
     ) -> list[dict[str, Any]]:
-        norm = (normalise or (lambda s: s))(query).strip()
-        if not norm:
+        """Documents whose latest version holds every term of ``query`` (terms apart by
+        spaces; "quoted phrases" kept whole), optionally of one ``source`` or ``region`` and
+        published from ``since`` to before ``until``. Each hit has ``match``, the sentence
+        with the most terms, and ``terms``, the normalised terms (for highlighting)."""
+        key = normalise or (lambda t: t)
+        terms = [t for t in dict.fromkeys(key(x).strip() for x in query_terms(query)) if t]
+        if not terms:
             return []
-        if len(norm) >= 3:
-            phrase = '"' + norm.replace('"', '""') + '"'
-            ids = [r[0] for r in self.db.execute(
-                "select document_id from search where search match ? order by rank limit ?",
-                [phrase, limit])]  # fmt: skip
-        else:
-            like = f"%{norm}%"
-            ids = [
-                r[0]
-                for r in self.db.execute(
-                    "select document_id from search where body like ? or title like ? "
-                    "order by rowid desc limit ?",
-                    [like, like, limit],
-                )
-            ]  # newest first, stops early
+        fts = [t for t in terms if len(t) >= 3]  # the trigram index needs three characters
+        where, args = [], []
+        if fts:
+            where.append("search match ?")
+            args.append(" AND ".join('"' + t.replace('"', '""') + '"' for t in fts))
+        for term in (t for t in terms if len(t) < 3):
+            where.append("(search.body like ? or search.title like ?)")
+            args += [f"%{term}%", f"%{term}%"]
+        for column, value, op in (
+            ("d.source", source, "="),
+            ("v.region", region, "="),
+            ("v.published", since, ">="),
+            ("v.published", until, "<"),
+        ):
+            if value:
+                where.append(f"{column} {op} ?")
+                args.append(value)  # fmt: skip
+        order = "rank" if fts else "search.rowid desc"
+        sql = (
+            "select d.id as document_id, d.url, d.source, v.title, v.published, v.region, "
+            "v.doc_type, v.text from search join documents d on d.id = search.rowid "
+            "join versions v on v.id = d.latest_version_id where " + " and ".join(where)
+            + f" order by {order} limit ?"
+        )  # fmt: skip
         hits = []
-        for doc_id in ids:
-            row = next(
-                self.db.query(
-                    """select d.id as document_id, d.url, d.source, v.title, v.published, v.region,
-                          v.doc_type, v.text from documents d
-                   join versions v on v.id = d.latest_version_id where d.id = ?""",
-                    [doc_id],
-                )
-            )
+        for row in self.db.query(sql, [*args, limit]):
             sentences = split_sentences(row.pop("text"))
-            key = normalise or (lambda s: s)
-            row["match"] = next((s for s in sentences if norm in key(s)), "")
+            scored = [(sum(t in key(s) for t in terms), -n, s) for n, s in enumerate(sentences)]
+            best = max(scored, default=(0, 0, ""))
+            row["match"] = best[2] if best[0] else ""
+            row["terms"] = terms
             hits.append(row)
         return hits
 
@@ -91,3 +107,33 @@ class SearchIndex(Connection):
         return list(self.db["notifications"].rows_where(
             "source = ? and status != 'sent' and attempts < ?", [source, max_attempts],
             order_by="id"))  # fmt: skip
+
+
+def query_terms(query: str) -> list[str]:
+    """The terms of a search: words apart by spaces (full-width too), "quoted phrases" whole."""
+    import re
+
+    return [a or b for a, b in re.findall(r'"([^"]+)"|“([^”]+)”', query)] + [
+        t for t in re.split(r"[\s\u3000]+", re.sub(r'"[^"]+"|“[^”]+”', " ", query)) if t
+    ]
+
+
+def highlight(sentence: str, terms: list[str], key: Callable[[str], str] | None = None) -> list:
+    """``sentence`` as ``[(text, matched)]`` pieces, each term marked where it occurs (found
+    in the normalised form when normalising keeps the length, as t2s does)."""
+    norm = key(sentence) if key else sentence
+    probe = norm if len(norm) == len(sentence) else sentence
+    marked = [False] * len(sentence)
+    for term in terms:
+        start = probe.find(term)
+        while start >= 0 and term:
+            for i in range(start, min(len(sentence), start + len(term))):
+                marked[i] = True
+            start = probe.find(term, start + len(term))
+    pieces: list[tuple[str, bool]] = []
+    for ch, on in zip(sentence, marked, strict=True):
+        if pieces and pieces[-1][1] == on:
+            pieces[-1] = (pieces[-1][0] + ch, on)
+        else:
+            pieces.append((ch, on))
+    return pieces

@@ -83,7 +83,12 @@ def test_digest_delivered_once_per_run_with_retry_on_500(site, tmp_path, db_path
     hook = receiver(failures=1)
     entry = site.sources()[0]
     entry["notify"] = [
-        {"urls": [hook.url], "kinds": ["new", "changed"], "keywords": ["政府工作报告", "签约"]}
+        {
+            "urls": [hook.url],
+            "kinds": ["new", "changed"],
+            "keywords": ["政府工作报告", "签约"],
+            "baseline": "notify",
+        }  # the first crawl's backlog too, as a digest
     ]
     sources = write_sources(tmp_path / "s.yaml", [entry])
     first = crawl(db_path, sources)
@@ -115,7 +120,7 @@ def test_failed_notification_never_fails_the_crawl_and_is_retried(
 ):
     hook = receiver(failures=100)
     entry = site.sources()[3]  # the mirror: one document
-    entry["notify"] = {"urls": hook.url}
+    entry["notify"] = {"urls": hook.url, "baseline": "notify"}
     sources = write_sources(tmp_path / "s.yaml", [entry])
     result = crawl(db_path, sources, entry["name"])
     assert "Notification 1 failed" in result.stderr

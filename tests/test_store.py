@@ -57,6 +57,7 @@ def test_changed_text_adds_version_and_sentence_diff(store):
         {
             "op": "replace",
             "at": 1,
+            "to": 1,
             "old": ["预计实现地区生产总值1930亿元，同比增长7%。"],
             "new": ["预计实现地区生产总值1931亿元，同比增长7%。"],
         }

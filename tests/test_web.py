@@ -138,6 +138,41 @@ def test_mark_reviewed(server, browser, crawled):
     assert len(rows(browser)) == 1
 
 
+def test_keyboard_and_bulk_review(server, browser, crawled):
+    wanted = "/?kind=new&source=sample_invest&reviewed=no"
+    browser.get(server + wanted)
+    before = len(rows(browser))
+    assert before >= 3
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys("j")
+    body.send_keys("j")
+    assert "current" in rows(browser)[1].get_attribute("class")
+    browser.execute_script("window.govwatchOldPage = true")
+    body.send_keys("r")  # marks the second row read
+    WebDriverWait(browser, 15).until(
+        lambda b: b.execute_script("return window.govwatchOldPage === undefined")
+    )
+    assert len(rows(browser)) == before - 1
+    with VersionStore(crawled["db"]) as store:
+        others = store.count_changes(reviewed=False) - (before - 1)
+    browser.execute_script("window.govwatchOldPage = true")
+    browser.find_element(By.ID, "review-all").click()
+    browser.switch_to.alert.accept()  # "mark every change matching the filters?"
+    WebDriverWait(browser, 15).until(
+        lambda b: b.execute_script("return window.govwatchOldPage === undefined")
+    )
+    assert rows(browser) == []
+    with VersionStore(crawled["db"]) as store:
+        assert store.count_changes(source="sample_invest", kind="new", reviewed=False) == 0
+        assert store.count_changes(reviewed=False) == others  # only those matching the filters
+    browser.get(server + "/?kind=new&source=sample_invest")
+    for box in browser.find_elements(By.CSS_SELECTOR, "#changes input[name=ids]")[:2]:
+        box.click()
+    click_and_wait(browser, browser.find_element(By.ID, "unreview-selected"))
+    with VersionStore(crawled["db"]) as store:
+        assert store.count_changes(source="sample_invest", kind="new", reviewed=False) == 2
+
+
 def test_version_history_compares_any_two_versions(server, browser, crawled):
     with VersionStore(crawled["db"]) as store:
         doc = next(d for d in store.db["documents"].rows if d["url"].endswith(WUJIANG_2019))

@@ -18,9 +18,15 @@ from storage import StoreError, VersionStore
 
 
 class Context:
-    def __init__(self, db: str, sources: str) -> None:
+    def __init__(self, db: str, sources: str, tz: str = "Asia/Shanghai") -> None:
         self.db_path = db
         self.sources_path = sources
+        self.tz = tz
+
+    def when(self, iso: str | None) -> str:
+        """A stored time (UTC ISO 8601) in the user's time zone, to the minute, zone shown:
+        ``2024-01-05 17:30 +08``."""
+        return local_time(iso, self.tz)
 
     def store(self, create: bool = False) -> VersionStore:
         """The database; read commands (``create`` False) never create one by mistake."""
@@ -64,11 +70,60 @@ pass_ctx = click.make_pass_decorator(Context)
     show_default=True,
     help="Source registry (env GOVWATCH_SOURCES).",
 )
+@click.option(
+    "--tz",
+    envvar="GOVWATCH_TZ",
+    default="Asia/Shanghai",
+    show_default=True,
+    help="Time zone of the times shown (env GOVWATCH_TZ).",
+)
 @click.version_option(package_name="govwatch")
 @click.pass_context
-def main(ctx: click.Context, db: str, sources: str) -> None:
+def main(ctx: click.Context, db: str, sources: str, tz: str) -> None:
     """govwatch: watch Chinese government and investment pages for new and changed documents."""
-    ctx.obj = Context(db, sources)
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from None
+    ctx.obj = Context(db, sources, tz)
+
+
+def local_time(iso: str | None, tz: str = "Asia/Shanghai") -> str:
+    """``iso`` (any offset) in ``tz``: ``2024-01-05 17:30 +08``; "-" for none."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    if not iso:
+        return "-"
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M")
+    here = moment.astimezone(ZoneInfo(tz))
+    offset = here.strftime("%z")  # +0800
+    short = offset[:3] if offset.endswith("00") else f"{offset[:3]}:{offset[3:]}"
+    return here.strftime("%Y-%m-%d %H:%M ") + short
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    """Rows aligned in columns by display width (a CJK character takes two), with a header."""
+    from wcwidth import wcswidth
+
+    def width(text: str) -> int:
+        w = wcswidth(text)
+        return w if w >= 0 else len(text)
+
+    widths = [max(width(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate([headers, *rows]):
+        cells = [str(c) + " " * (widths[i] - width(str(c))) for i, c in enumerate(row)]
+        line = "  ".join(cells).rstrip()
+        lines.append(click.style(line, bold=True) if n == 0 else line)
+    return "\n".join(lines)
 
 
 def jsonl(rows: list[dict[str, Any]]) -> None:

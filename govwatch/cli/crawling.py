@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from govwatch.cli.base import LIMIT, Context, jsonl, main, pass_ctx
+from govwatch.cli.base import LIMIT, Context, jsonl, main, pass_ctx, table
 from storage import StoreError
 
 NEVER_RUN = {"failing": False, "failed_runs": 0, "failing_since": None, "reason": None,
@@ -168,17 +168,21 @@ def list_sources(obj: Context, as_json: bool) -> None:
     if as_json:
         jsonl(rows)
         return
-    for r in rows:
-        mark = "!" if r["failing"] else " "
-        click.echo(
-            f"{mark}{r['name']:<24} {r['category']:<16} {r['region']:<6} "
-            f"last: {r['last_run'] or 'never':<25} {r['last_outcome'] or '':<11} "
-            f"next: {r['next_run'] or 'disabled'}  {r['title']}"
-        )
+    lines = table(
+        ["", "source", "region", "category", f"last run ({obj.tz})", "outcome", "next run",
+         "title"],
+        [["!" if r["failing"] else "", r["name"], r["region"], r["category"],
+          obj.when(r["last_run"]) if r["last_run"] else "never", r["last_outcome"] or "",
+          obj.when(r["next_run"]) if r["next_run"] else "disabled", r["title"]]
+         for r in rows],
+    ).splitlines()  # fmt: skip
+    click.echo(lines[0])
+    for line, r in zip(lines[1:], rows, strict=True):
+        click.echo(line)
         if r["failing"]:
             click.echo(
-                f"  FAILING since {r['failing_since']} ({r['failed_runs']} run(s) in a row: "
-                f"{r['failure']}); see: govwatch runs --source {r['name']} --errors"
+                f"  FAILING since {obj.when(r['failing_since'])} ({r['failed_runs']} run(s) in a "
+                f"row: {r['failure']}); see: govwatch runs --source {r['name']} --errors"
             )
 
 

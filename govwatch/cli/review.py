@@ -1,4 +1,4 @@
-"""Reviewing commands: changes, show, review, history, reports, search, export."""
+"""Reviewing commands: changes, show, review, unreview, reports, search, export."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from govwatch.cli.base import ID, LIMIT, Context, jsonl, main, pass_ctx, since_option
+from govwatch.cli.base import ID, LIMIT, Context, jsonl, main, pass_ctx, since_option, table
 from govwatch.textformat import format_change
-from storage import UnknownChange, UnknownDocument
+from storage import UnknownChange
 
 CHANGE_FIELDS = (
     "id",
@@ -38,22 +38,6 @@ CHANGE_FIELDS = (
     "content_type",
 )
 KINDS = ["new", "changed", "removed", "restored"]
-VERSION_FIELDS = (
-    "id",
-    "fetched_at",
-    "title",
-    "published",
-    "text",
-    "meta",
-    "run_id",
-    "region",
-    "place",
-    "doc_type",
-    "report_year",
-    "issuer",
-    "parent",
-    "content_type",
-)
 
 
 @main.command()
@@ -83,69 +67,95 @@ def changes(
         return
     if not rows:
         click.echo("No changes.")
-    for r in rows:
-        mark = " " if r["reviewed_at"] else "*"
-        click.echo(
-            f"{mark}#{r['id']:<5} {r['kind']:<8} {r['detected_at'][:16]}  {r['source']}  "
-            f"{r['title'] or r['url']}"
-        )
+        return
+    lines = table(
+        ["", "id", "kind", f"detected ({obj.tz})", "source", "title"],
+        [["" if r["reviewed_at"] else "*", f"#{r['id']}", r["kind"], obj.when(r["detected_at"]),
+          r["source"], r["title"] or r["url"]] for r in rows],
+    ).splitlines()  # fmt: skip
+    click.echo(lines[0])
+    for line, r in zip(lines[1:], rows, strict=True):
+        click.echo(line)
         if r["kind"] == "changed":
-            click.echo(f"         {r['summary']}")
+            click.echo(click.style(f"      {r['summary']}", dim=True))
+
+
+CONTEXT = click.IntRange(0, 50)
 
 
 @main.command()
 @click.argument("change_id", type=ID)
+@click.option(
+    "--context", type=CONTEXT, default=2, show_default=True,
+    help="Unchanged sentences shown around each change.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="The change and its diff as JSON.")
 @pass_ctx
-def show(obj: Context, change_id: int, as_json: bool) -> None:
-    """One change with its sentence diff."""
+def show(obj: Context, change_id: int, context: int, as_json: bool) -> None:
+    """One change: its diff in context (a new document: its text)."""
+    from govwatch.textformat import format_blocks
+    from pipelines.text.normalize import normalize
+
     with obj.store() as store:
         try:
             change = store.change(change_id)
         except UnknownChange:
             raise click.ClickException(f"no change with id {change_id}") from None
+        change.update(store.readable(change, context, normalize))
     if as_json:
         click.echo(json.dumps(change, ensure_ascii=False, default=str))
         return
-    click.echo(format_change(change))
+    click.echo(format_change({**change, "diff": []}))
+    if change["blocks"]:
+        click.echo("\n" + format_blocks(change["blocks"]))
+    elif change.get("text"):
+        click.echo("\n" + (change.get("body") or change["text"]))
+
+
+def _filters(since: str | None, source: str | None, kind: str | None) -> dict:
+    return {"since": since_option(since), "source": source, "kind": kind}
+
+
+@main.command()
+@click.argument("change_ids", nargs=-1, type=ID)
+@click.option("--all", "all_", is_flag=True, help="Every unreviewed change matching the filters.")
+@click.option("--since", help="With --all: only changes since 7d, 12h, ... or a date.")
+@click.option("--source", help="With --all: only this source.")
+@click.option("--kind", type=click.Choice(KINDS), help="With --all: only this kind.")
+@pass_ctx
+def review(
+    obj: Context, change_ids: tuple[int, ...], all_: bool, since: str | None,
+    source: str | None, kind: str | None,
+) -> None:  # fmt: skip
+    """Mark changes as reviewed: by id, or --all that match the filters."""
+    if bool(change_ids) == all_:
+        raise click.UsageError("give change ids, or --all (with --since/--source/--kind)")
+    with obj.store() as store:
+        if all_:
+            rows = store.changes(unreviewed=True, **_filters(since, source, kind))
+            change_ids = tuple(r["id"] for r in rows)
+        done = store.set_reviewed(change_ids, reviewed=True)
+    if done["missing"]:
+        raise click.ClickException(f"no change with id {', '.join(map(str, done['missing']))}")
+    message = f"Marked {len(done['changed'])} change(s) reviewed."
+    if done["unchanged"]:
+        message += f" Already reviewed: {', '.join(map(str, done['unchanged']))}."
+    click.echo(message)
 
 
 @main.command()
 @click.argument("change_ids", nargs=-1, type=ID, required=True)
 @pass_ctx
-def review(obj: Context, change_ids: tuple[int, ...]) -> None:
-    """Mark changes as reviewed."""
+def unreview(obj: Context, change_ids: tuple[int, ...]) -> None:
+    """Mark reviewed changes as not reviewed again."""
     with obj.store() as store:
-        missing = store.mark_reviewed(change_ids)
-    if missing:
-        raise click.ClickException(f"no change with id {', '.join(map(str, missing))}")
-    click.echo(f"Marked {len(change_ids)} change(s) reviewed.")
-
-
-@main.command()
-@click.argument("url")
-@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one version a line.")
-@pass_ctx
-def history(obj: Context, url: str, as_json: bool) -> None:
-    """The versions of the document at URL, oldest first."""
-    from crawler.urls import canonical
-
-    with obj.store() as store:
-        try:
-            versions = store.history(canonical(url))
-        except UnknownDocument:
-            try:
-                versions = store.history(url)
-            except UnknownDocument:
-                raise click.ClickException(f"no document with url {url}") from None
-    if as_json:
-        jsonl([{k: v[k] for k in VERSION_FIELDS} for v in versions])
-        return
-    for v in versions:
-        click.echo(
-            f"v{v['id']}  {v['fetched_at']}  {v['title']}  published {v['published']}  "
-            f"{len(v['text'])} chars"
-        )
+        done = store.set_reviewed(change_ids, reviewed=False)
+    if done["missing"]:
+        raise click.ClickException(f"no change with id {', '.join(map(str, done['missing']))}")
+    message = f"Marked {len(done['changed'])} change(s) not reviewed."
+    if done["unchanged"]:
+        message += f" Not reviewed already: {', '.join(map(str, done['unchanged']))}."
+    click.echo(message)
 
 
 @main.command()
@@ -176,15 +186,27 @@ def reports(obj: Context, as_json: bool, limit: int | None) -> None:
 
 @main.command()
 @click.argument("query")
+@click.option("--source", help="Only documents of this source.")
+@click.option("--region", help="Only documents of this region (苏州市, 吴江区, ...).")
+@click.option("--since", help="Only documents published since 30d or a date.")
+@click.option("--until", help="Only documents published before this date.")
 @click.option("--limit", type=LIMIT, default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines.")
 @pass_ctx
-def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
-    """Full-text search of the latest versions (Chinese substrings, 2+ characters)."""
+def search(
+    obj: Context, query: str, source: str | None, region: str | None, since: str | None,
+    until: str | None, limit: int, as_json: bool,
+) -> None:  # fmt: skip
+    """Full-text search of the latest versions: every term must match (苏州 签约), "quoted
+    phrases" whole; Chinese substrings of 2+ characters."""
     from pipelines.text.normalize import normalize
+    from storage.search import highlight
 
+    since_day = (since_option(since) or "")[:10] or None
+    until_day = (since_option(until, "--until") or "")[:10] or None
     with obj.store() as store:
-        hits = store.search(query, normalise=normalize, limit=limit)
+        hits = store.search(query, normalise=normalize, limit=limit, source=source,
+                            region=region, since=since_day, until=until_day)  # fmt: skip
     if as_json:
         jsonl(hits)
         return
@@ -193,9 +215,11 @@ def search(obj: Context, query: str, limit: int, as_json: bool) -> None:
     for h in hits:
         click.echo(
             click.style(f"{h['title'] or h['url']}", bold=True)
-            + f"  [{h['region'] or ''} {h['source']}]  {h['url']}"
+            + f"  [{h['region'] or ''} {h['source']} {h['published'] or ''}]  {h['url']}"
         )
-        click.echo(f"    {h['match'][:160]}")
+        pieces = highlight(h["match"][:160], h["terms"], normalize)
+        click.echo("    " + "".join(click.style(t, fg="yellow", bold=True) if on else t
+                                    for t, on in pieces))  # fmt: skip
 
 
 @main.command()

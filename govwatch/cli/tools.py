@@ -61,7 +61,7 @@ def serve(obj: Context, host: str, port: int, password_file: str | None) -> None
     login = "login required" if password else "no login (loopback only)"
     click.echo(f"govwatch at http://{host}:{port}/ ({login}; Ctrl-C to stop)", err=True)
     try:
-        serve_app(obj.db_path, host, port, password)
+        serve_app(obj.db_path, host, port, password, obj.sources_path)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
 

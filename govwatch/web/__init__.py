@@ -13,8 +13,7 @@ from xml.sax.saxutils import escape
 from flask import Flask, Response, abort, g, redirect, render_template, request, url_for
 
 from crawler.urls import canonical
-from govwatch.timeparse import parse_since
-from govwatch.web import security
+from govwatch.web import admin, security
 from pipelines.text.normalize import normalize
 from storage import UnknownChange, VersionStore, mark_changes, sentence_diff
 
@@ -24,10 +23,12 @@ FEED_ENTRIES = 100
 FILTERS = ("source", "region", "doc_type", "kind")
 
 
-def create_app(db_path: str, password: str | None = None) -> Flask:
-    """The UI over ``db_path``; with ``password``, every page needs a login (security.py)."""
+def create_app(db_path: str, password: str | None = None, sources_path: str | None = None) -> Flask:
+    """The UI over ``db_path``; with ``password``, every page needs a login (security.py);
+    with ``sources_path``, the sources page shows next runs and can start a crawl."""
     app = Flask(__name__)
     app.config["DB_PATH"] = str(db_path)
+    app.config["SOURCES_PATH"] = str(sources_path) if sources_path else None
     security.install(app, password)
 
     def store() -> VersionStore:
@@ -53,17 +54,19 @@ def create_app(db_path: str, password: str | None = None) -> Flask:
                 out.append(f"<{element}>{escape(text)}</{element}>")
         return "".join(out)
 
+    def list_filters() -> dict[str, Any]:
+        return admin.change_filters(request.values, FILTERS)
+
+    admin.register(app, store, list_filters)
+
+    @app.template_filter("diff_rows")
+    def diff_rows(op: dict) -> list[dict]:
+        return _blocks([op])[0]["rows"]
+
     @app.route("/")
     def changes() -> str:
         args = request.args
-        filters: dict[str, Any] = {k: args.get(k) or None for k in FILTERS}
-        reviewed = args.get("reviewed", "")
-        filters["reviewed"] = {"yes": True, "no": False}.get(reviewed)
-        try:
-            filters["since"] = parse_since(args.get("since")) if args.get("since") else None
-            filters["until"] = parse_since(args.get("until")) if args.get("until") else None
-        except Exception:
-            abort(400, "since/until: use 7d, 12h or a date like 2026-01-31")
+        filters = list_filters()
         total = store().count_changes(cap=COUNT_CAP + 1, **filters)
         page = max(1, args.get("page", 1, type=int))
         if total <= COUNT_CAP:
@@ -89,11 +92,13 @@ def create_app(db_path: str, password: str | None = None) -> Flask:
             c = store().change(change_id)
         except UnknownChange:
             abort(404)
-        return render_template("change.html", c=c, blocks=_blocks(c["diff"]))
+        context = min(max(request.args.get("context", 2, type=int), 0), 50)
+        c.update(store().readable(c, context, normalize))
+        return render_template("change.html", c=c, context=context)
 
     @app.post("/change/<int:change_id>/review")
     def review(change_id: int) -> Response:
-        if store().mark_reviewed([change_id]):
+        if store().set_reviewed([change_id])["missing"]:
             abort(404)
         fallback = url_for("change", change_id=change_id)
         return redirect(security.safe_next(request.form.get("next"), fallback))
@@ -113,10 +118,15 @@ def create_app(db_path: str, password: str | None = None) -> Flask:
                 abort(404)
             diff = sentence_diff(va["text"], vb["text"], normalize)
             compare = {"a": va, "b": vb, "blocks": _blocks(diff.ops), "diff": diff}
-        attachments = store().attachments(doc["url"])
+        shown_id = request.args.get("v", type=int) or (versions[-1]["id"] if versions else None)
+        shown = next((v for v in versions if v["id"] == shown_id), None)
+        if request.args.get("v") and shown is None:
+            abort(404)
         return render_template(
-            "document.html", doc=doc, versions=versions, compare=compare, attachments=attachments
-        )
+            "document.html", doc=doc, versions=versions, compare=compare, shown=shown,
+            attachments=store().attachments(doc["url"]),
+            changes_by_version=store().version_changes(doc["id"]),
+        )  # fmt: skip
 
     @app.route("/reports")
     def reports() -> str:
@@ -131,9 +141,24 @@ def create_app(db_path: str, password: str | None = None) -> Flask:
 
     @app.route("/search")
     def search() -> str:
-        q = request.args.get("q", "").strip()
-        hits = store().search(q, normalise=normalize) if q else []
-        return render_template("search.html", q=q, hits=hits)
+        args = request.args
+        q = args.get("q", "").strip()
+        since, until = (args.get(k, "").strip()[:10] or None for k in ("since", "until"))
+        hits = (
+            store().search(q, normalise=normalize, source=args.get("source") or None,
+                           region=args.get("region") or None, since=since, until=until)
+            if q else []
+        )  # fmt: skip
+        return render_template("search.html", q=q, hits=hits, facets=store().facets(), args=args)
+
+    @app.template_filter("highlight")
+    def highlight_filter(sentence: str, terms: list[str]) -> str:
+        from storage.search import highlight
+
+        return "".join(
+            f"<mark>{escape(t)}</mark>" if on else escape(t)
+            for t, on in highlight(sentence or "", terms, normalize)
+        )
 
     @app.route("/url")
     def by_url() -> Response:
@@ -143,8 +168,9 @@ def create_app(db_path: str, password: str | None = None) -> Flask:
     @app.route("/feed.atom")
     def feed() -> Response:
         filters = {k: request.args.get(k) or None for k in ("source", "region", "kind")}
-        rows = store().changes(limit=FEED_ENTRIES, **filters)
-        return Response(_atom(rows, request.url_root, request.url), mimetype="application/atom+xml")
+        rows = [store().change(r["id"]) for r in store().changes(limit=FEED_ENTRIES, **filters)]
+        body = _atom(rows, request.url_root, request.url, store().instance_id())
+        return Response(body, mimetype="application/atom+xml")
 
     return app
 
@@ -162,35 +188,52 @@ def _blocks(ops: list[dict]) -> list[dict]:
     return blocks
 
 
-def _atom(rows: list[dict], root: str, self_url: str) -> str:
+def _atom(rows: list[dict], root: str, self_url: str, instance: str) -> str:
+    """An Atom feed of changes. Entry ids are tag URIs on the database's identity, so they stay
+    the same whatever host or port serves the feed; each entry carries its changed sentences."""
     updated = rows[0]["detected_at"] if rows else datetime.now(UTC).isoformat()
     entries = []
     for c in rows:
         link = f"{root.rstrip('/')}/change/{c['id']}"
         title = f"[{c['kind']}] {c['title'] or c['url']}"
+        entry_id = f"tag:govwatch,2024:{instance}/change/{c['id']}"
         entries.append(
-            f"<entry><id>{escape(link)}</id><title>{escape(title)}</title>"
+            f"<entry><id>{escape(entry_id)}</id><title>{escape(title)}</title>"
             f'<link rel="alternate" type="text/html" href="{escape(link)}"/>'
             f"<updated>{c['detected_at']}</updated>"
             f"<summary>{escape(c['summary'] or '')}</summary>"
+            f'<content type="html">{escape(_entry_html(c))}</content>'
             f'<category term="{escape(c["kind"])}"/>'
             f"<author><name>{escape(c['source'])}</name></author></entry>"
         )
     return (
         '<?xml version="1.0" encoding="utf-8"?>'
         '<feed xmlns="http://www.w3.org/2005/Atom">'
-        f"<id>{escape(self_url)}</id><title>govwatch changes</title>"
+        f"<id>tag:govwatch,2024:{escape(instance)}/changes</id><title>govwatch changes</title>"
         f'<link rel="self" href="{escape(self_url)}"/><updated>{updated}</updated>'
         + "".join(entries)
         + "</feed>"
     )
 
 
-def serve(db_path: str, host: str, port: int, password: str | None = None) -> None:
+def _entry_html(c: dict) -> str:
+    """The changed sentences of a change as HTML: removed in <del>, added in <ins>."""
+    parts = [f"<p>{escape(c['summary'] or '')}</p>"]
+    for op in c.get("diff") or []:
+        parts += [f"<p><del>{escape(s)}</del></p>" for s in op["old"]]
+        parts += [f"<p><ins>{escape(s)}</ins></p>" for s in op["new"]]
+    parts.append(f'<p><a href="{escape(c["url"])}">{escape(c["url"])}</a></p>')
+    return "".join(parts)
+
+
+def serve(
+    db_path: str, host: str, port: int, password: str | None = None,
+    sources_path: str | None = None,
+) -> None:  # fmt: skip
     """Serve the UI with waitress; refuses (LoginRequired) to listen beyond loopback without a
     password."""
     from waitress import serve as waitress_serve
 
     security.check_exposure(host, password)
-    app = create_app(db_path, password)
+    app = create_app(db_path, password, sources_path)
     waitress_serve(app, host=host, port=port, threads=8, ident="govwatch")

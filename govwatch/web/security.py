@@ -3,7 +3,8 @@ headers, a login, and our own error pages.
 
 - Every POST carries the session's CSRF token, and its Origin (or Referer) must be this host.
 - ``next`` redirects go only to our own relative paths.
-- Content-Security-Policy (no scripts at all; inline styles only), frame-ancestors 'none',
+- Content-Security-Policy (scripts only as files of the UI itself, none inline; inline styles
+  only), frame-ancestors 'none',
   X-Frame-Options, X-Content-Type-Options and Referrer-Policy on every answer.
 - Only http(s) URLs are rendered as live links (the ``live`` test in templates).
 - A login (a password from GOVWATCH_PASSWORD or a file, kept only as a hash; a signed session
@@ -25,7 +26,8 @@ from flask import Flask, abort, redirect, render_template, request, session, url
 from werkzeug.security import check_password_hash, generate_password_hash
 
 CSP = (
-    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 HEADERS = {
