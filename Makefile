@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python bench/extract_bench.py
 	$(BIN)/python bench/web_bench.py
 	$(BIN)/python bench/fuzz_bench.py
+	$(BIN)/python bench/revisit_bench.py
 
 clean:
 	rm -rf $(VENV) data/demo.db data/demo.db-* data/demo-sources.yaml

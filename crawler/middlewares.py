@@ -56,8 +56,11 @@ class KnownDocumentsMiddleware:
     At spider open it reads, once, each known document's ETag, Last-Modified and body hash.
     A document request then carries If-None-Match / If-Modified-Since (a 304 means unchanged,
     without a body) and the last body hash (so that identical bytes skip extraction). When the
-    crawl goes idle, documents the source no longer lists are requested once more, so that a
-    document that is gone is noticed (404/410) and one that merely left the list is not.
+    crawl goes idle, documents the source no longer lists are requested once more if they are
+    due (the store's adaptive schedule: one that keeps not changing is checked less and less
+    often, up to the source's ``revisit_max``; one that changed or went missing comes back to
+    every run), so that a document that is gone is noticed (404/410), one that merely left the
+    list is not, and a run's cost follows change rather than the size of the archive.
 
     Settings: KNOWN_DOCUMENTS_ENABLED, KNOWN_DOCUMENTS_RECHECK_UNLISTED, VERSIONS_DB_PATH.
     """
@@ -106,9 +109,14 @@ class KnownDocumentsMiddleware:
             return
         self.rechecked = True
         spider = self.crawler.spider
-        missing = [
+        from storage import now_iso
+
+        now = now_iso()
+        unlisted = [
             u for u, s in self.states.items() if u not in self.requested and s["status"] == "active"
         ]
+        missing = [u for u in unlisted if (self.states[u].get("next_check") or "") <= now]
+        self.crawler.stats.set_value("govwatch/not_due", len(unlisted) - len(missing))
         if not missing:
             return
         logger.info("Re-checking %(n)d documents no longer listed", {"n": len(missing)})

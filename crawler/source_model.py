@@ -112,6 +112,7 @@ class Source:
     render: str | None = None  # "list": list pages in Chromium; "all": documents too
     allowed_hosts: tuple[str, ...] = ()  # more hosts; "*.example.cn" takes its subdomains
     attachments: bool = True  # fetch the PDF, Word, OFD ... files a document page links to
+    revisit_max: float = 7 * 86400.0  # longest wait before an unlisted document is re-checked
     extra: dict[str, Any] = field(default_factory=dict)
 
     @cached_property  # asked for every request by the off-site guard
@@ -138,6 +139,14 @@ class Source:
             elif host == rule:
                 return True
         return False
+
+    @property
+    def revisit(self) -> tuple[float, float]:
+        """(shortest, longest) seconds between re-checks of a document the lists no longer
+        link to: the schedule's interval (6 hours for a cron schedule or none), and
+        ``revisit_max``."""
+        short = self.interval_seconds or 6 * 3600.0
+        return short, max(short, self.revisit_max)
 
     @property
     def interval_seconds(self) -> float | None:

@@ -52,6 +52,7 @@ KNOWN_KEYS = (
     "render",
     "allowed_hosts",
     "attachments",
+    "revisit_max",
 )
 
 __all__ = [
@@ -105,6 +106,11 @@ def parse_source(raw: Any, index: int = 0, path: str = "sources.yaml") -> Source
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         raise c.fail("enabled", "must be true or false")
+    revisit_max = raw.get("revisit_max", "7d")
+    try:
+        revisit_max = parse_every(revisit_max)
+    except ValueError as exc:
+        raise c.fail("revisit_max", str(exc)) from None
     attachments = raw.get("attachments", True)
     if not isinstance(attachments, bool):
         raise c.fail("attachments", "must be true or false")
@@ -128,6 +134,7 @@ def parse_source(raw: Any, index: int = 0, path: str = "sources.yaml") -> Source
         render=check_render(c, raw.get("render")),
         allowed_hosts=check_allowed_hosts(c, raw.get("allowed_hosts")),
         attachments=attachments,
+        revisit_max=revisit_max,
         extra={k: v for k, v in raw.items() if k not in KNOWN_KEYS},
     )
 

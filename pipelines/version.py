@@ -84,6 +84,7 @@ class VersionPipeline:
             sentence_key=normalizer(self.source.ignore),
             shrink_guard=s.getfloat("VERSIONS_SHRINK_GUARD"),
             misses_to_remove=s.getint("VERSIONS_MISSES_TO_REMOVE"),
+            revisit=self.source.revisit,
         )
         self.store.reap_stale_runs()
         keep = s.getint("VERSIONS_KEEP_ERRORS_DAYS")

@@ -296,6 +296,18 @@ def m009_instance_identity(db: Database) -> None:
     db["settings"].insert({"key": "instance_id", "value": str(uuid.uuid4())}, ignore=True)
 
 
+@migration
+def m010_adaptive_revisits(db: Database) -> None:
+    """How many checks in a row found a document unchanged, and when it is due again: the
+    documents a source no longer lists are re-checked on this adaptive schedule."""
+    columns = db["documents"].columns_dict
+    if "unchanged_checks" not in columns:
+        db["documents"].add_column("unchanged_checks", int, not_null_default=0)
+    if "next_check" not in columns:
+        db["documents"].add_column("next_check", str)
+    db["documents"].create_index(["source", "next_check"], if_not_exists=True)
+
+
 class NewerDatabase(Exception):
     """The database has migrations this govwatch does not know: it is from a newer version."""
 

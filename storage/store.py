@@ -69,11 +69,27 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
         sentence_key: Callable[[str], str] | None = None,
         shrink_guard: float = 0.7,
         misses_to_remove: int = 2,
+        revisit: tuple[float, float] = (6 * 3600.0, 7 * 86400.0),
     ) -> None:
         super().__init__(path, timeout=timeout)
         self.sentence_key = sentence_key
         self.shrink_guard = shrink_guard
         self.misses_to_remove = misses_to_remove
+        self.revisit = revisit  # (shortest, longest) seconds between checks of a document
+
+    def _due(self, at: str, unchanged_checks: int) -> dict[str, Any]:
+        """When a document checked at ``at`` is due again: at once when it is new, changed or
+        missing (every run checks it); then the shortest interval, doubling with each further
+        check that found it unchanged, up to the longest; less half the shortest, so that a run
+        one interval later, give or take its jitter, finds it due."""
+        from datetime import datetime, timedelta
+
+        short, longest = self.revisit
+        wait = min(longest, short * 2 ** min(unchanged_checks - 1, 30)) if unchanged_checks else 0
+        wait -= short / 2
+        moment = datetime.fromisoformat(at) + timedelta(seconds=wait)
+        return {"unchanged_checks": unchanged_checks,
+                "next_check": moment.isoformat(timespec="seconds")}  # fmt: skip
 
     # -- sources ---------------------------------------------------------------------------
 
@@ -93,11 +109,22 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
         return rows[0] if rows else None
 
     def http_states(self, source: str) -> dict[str, dict[str, Any]]:
-        """Validators and body hash of the last good fetch of each document of ``source``."""
+        """Validators and body hash of the last good fetch of each document of ``source``,
+        and when it is due for a re-check (``next_check``)."""
         rows = self.db["documents"].rows_where(
-            "source = ?", [source], select="url, etag, last_modified, body_hash, status"
-        )
+            "source = ?", [source],
+            select="url, etag, last_modified, body_hash, status, next_check",
+        )  # fmt: skip
         return {r.pop("url"): r for r in rows}
+
+    def due_counts(self, at: str) -> dict[str, int]:
+        """Per source: active documents due for a re-check at ``at`` (never checked on the
+        adaptive schedule counts as due)."""
+        sql = (
+            "select source, count(*) from documents where status = 'active' and "
+            "(next_check is null or next_check <= ?) group by source"
+        )
+        return dict(self.db.execute(sql, [at]).fetchall())
 
     def unchecked(self, source: str, since: str) -> list[str]:
         """URLs of ``source``'s documents not checked since ``since`` (no longer listed)."""
@@ -168,6 +195,7 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
                             "status": "active",
                             **seen,
                             **http,
+                            **self._due(at, 0),
                         }
                     )
                     .last_pk
@@ -186,8 +214,9 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
                 return self._log(db, "new", doc_id, version_id, None, run_id, at, summary, diff)
             latest = db["versions"].get(doc["latest_version_id"])
             if latest["norm_hash"] == new_hash:
+                due = self._due(at, (doc["unchanged_checks"] or 0) + 1)
                 db["documents"].update(
-                    doc["id"], {**seen, **http, "suspect_hash": None, "suspect_count": 0}
+                    doc["id"], {**seen, **http, "suspect_hash": None, "suspect_count": 0, **due}
                 )
                 if doc["status"] == "removed":
                     return self._restore(db, doc, latest, run_id, at)
@@ -213,7 +242,7 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
             )
             db["documents"].update(doc["id"], {
                 **seen, **http, "latest_version_id": version_id, "status": "active",
-                "suspect_hash": None, "suspect_count": 0,
+                "suspect_hash": None, "suspect_count": 0, **self._due(at, 0),
             })  # fmt: skip
             self._link_report(db, doc["id"], url, facts, signature, shingles, title)
             self._index(db, doc["id"], title, norm_text)
@@ -281,6 +310,7 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
                 "missing_count": 0,
                 "missing_since": None,
                 **{k: v for k, v in http.items() if v},
+                **self._due(at, (doc["unchanged_checks"] or 0) + 1),
             }
             db["documents"].update(doc["id"], fields)
             if doc["status"] == "removed":
@@ -303,7 +333,7 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
             misses = (doc["missing_count"] or 0) + 1
             db["documents"].update(doc["id"], {
                 "last_checked": at, "missing_count": misses,
-                "missing_since": doc["missing_since"] or at,
+                "missing_since": doc["missing_since"] or at, **self._due(at, 0),
             })  # fmt: skip
             if misses < self.misses_to_remove:
                 return Change(

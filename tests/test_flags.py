@@ -141,10 +141,43 @@ def test_removed_after_two_misses_then_restored(site, sources_file, db_path):
 def test_unlisted_but_still_there_is_not_removed(site, sources_file, db_path):
     crawl(db_path, sources_file)
     site.unlist(DOC)
-    for _ in range(2):
-        crawl(db_path, sources_file)
-        run = last_run(db_path)
-        assert (run["unchanged"], run["removed"], run["errors"]) == (10, 0, 0)
+    result = crawl(db_path, sources_file)  # re-checked: just seen, it is due every run
+    run = last_run(db_path)
+    assert (run["unchanged"], run["removed"], run["errors"]) == (10, 0, 0)
+    result = crawl(db_path, sources_file)  # at once again: found unchanged, not due for hours
+    run = last_run(db_path)
+    assert (run["unchanged"], run["removed"], run["errors"]) == (9, 0, 0)
+    assert stat(result, "govwatch/not_due") == 1
+    with VersionStore(db_path) as store:  # some hours later it is due again
+        store.db.execute("update documents set next_check = '2000-01-01T00:00:00+00:00'")
+        store.db.conn.commit()
+        assert store.due_counts("2001-01-01T00:00:00+00:00") == {"sample_invest": 10}
+    crawl(db_path, sources_file)
+    run = last_run(db_path)
+    assert (run["unchanged"], run["removed"], run["errors"]) == (10, 0, 0)
+
+
+def test_revisits_back_off_while_unchanged_and_return_after_a_change(tmp_path):
+    hour = 3600
+    with VersionStore(tmp_path / "g.db", revisit=(6 * hour, 7 * 24 * hour)) as store:
+        url = "http://x.test/1.html"
+        store.record(url, source="s", text="第一版正文。", fetched_at="2024-01-01T00:00:00+00:00")
+        waits = []
+        at = "2024-01-01T00:00:00+00:00"
+        for _ in range(8):
+            doc = store.document(url)
+            waits.append(_hours(at, doc["next_check"]))
+            at = doc["next_check"]
+            store.seen_unchanged(url, checked_at=at)
+        assert waits == [-3, 3, 9, 21, 45, 93, 165, 165]  # at once, then doubling to 7 days
+        store.record(url, source="s", text="第二版正文。", fetched_at=at)
+        assert _hours(at, store.document(url)["next_check"]) == -3  # changed: every run again
+
+
+def _hours(start: str, end: str) -> float:
+    from datetime import datetime
+
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() / 3600
 
 
 def test_server_error_is_an_error_not_a_change(site, sources_file, db_path):

@@ -75,6 +75,7 @@ def mutate(**changes):
 
 
 BAD = [
+    ("revisit_max", {"revisit_max": "often"}, "duration like"),
     ("attachments", {"attachments": "yes"}, "true or false"),
     ("name", {"name": "Wujiang Reports"}, "ASCII slug"),
     ("title", {"title": None}, "required"),

@@ -140,8 +140,12 @@ def list_sources(obj: Context, as_json: bool) -> None:
     sources = obj.sources()
     last: dict[str, Any] = dict.fromkeys(sources)
     health = dict.fromkeys(sources, NEVER_RUN)
+    due: dict[str, int] = {}
     if obj.has_store():  # a registry with no database yet is listed as never run
         with obj.store() as store:
+            from storage import now_iso
+
+            due = store.due_counts(now_iso())
             for name in sources:
                 runs = store.runs(name, limit=1)
                 last[name] = runs[0] if runs else None
@@ -163,6 +167,7 @@ def list_sources(obj: Context, as_json: bool) -> None:
                 "failing_since": h["failing_since"],
                 "failed_runs": h["failed_runs"],
                 "failure": h["reason"],
+                "due": due.get(name, 0),
             }
         )
     if as_json:
@@ -170,10 +175,10 @@ def list_sources(obj: Context, as_json: bool) -> None:
         return
     lines = table(
         ["", "source", "region", "category", f"last run ({obj.tz})", "outcome", "next run",
-         "title"],
+         "due", "title"],
         [["!" if r["failing"] else "", r["name"], r["region"], r["category"],
           obj.when(r["last_run"]) if r["last_run"] else "never", r["last_outcome"] or "",
-          obj.when(r["next_run"]) if r["next_run"] else "disabled", r["title"]]
+          obj.when(r["next_run"]) if r["next_run"] else "disabled", str(r["due"]), r["title"]]
          for r in rows],
     ).splitlines()  # fmt: skip
     click.echo(lines[0])
