@@ -186,9 +186,10 @@ class SourceSpider(scrapy.Spider):
     def document_request(self, url: str, **meta: Any) -> scrapy.Request:
         """A document request (a page, or an attachment file); 304 and 404/410 answers reach
         parse_document. Files may be up to ATTACHMENTS_MAX_BYTES, and never go to a browser."""
-        extra = {} if kind_of(url) else self._render_meta("document")
         if kind_of(url):
-            extra["download_maxsize"] = self.settings.getint("ATTACHMENTS_MAX_BYTES")
+            extra = {"download_maxsize": self.settings.getint("ATTACHMENTS_MAX_BYTES")}
+        else:
+            extra = self._render_meta("document")
         return scrapy.Request(
             url, callback=self.parse_document, errback=self.on_error,
             meta={"page_kind": "document", "handle_httpstatus_list": [304, *GONE],

@@ -93,12 +93,12 @@ class ChangeLog(Connection):
         row = rows[0]
         row["diff"] = json.loads(self.db["changes"].get(change_id)["diff"] or "[]")
         meta = json.loads(self.db["versions"].get(row["version_id"])["meta"] or "{}")
+        files = self.attachments(row["url"])
         row["attachments"] = [
-            {k: a[k] for k in ("url", "content_type", "title", "versions")}
-            for a in self.attachments(row["url"])
+            {k: a[k] for k in ("url", "content_type", "title", "versions")} for a in files
         ]
         if meta.get("attachment_only"):  # the page is a link line: its body is the file's text
-            row["body"] = "\n\n".join(a["text"] or "" for a in self.attachments(row["url"]))
+            row["body"] = "\n\n".join(a["text"] or "" for a in files)
         return row
 
     def readable(self, change: dict[str, Any], context: int = 2, key: Any = None) -> dict[str, Any]:
@@ -115,22 +115,6 @@ class ChangeLog(Connection):
         previous = self.db["versions"].get(change["previous_version_id"])
         diff = sentence_diff(previous["text"], version["text"], key)
         return {"blocks": context_blocks(previous["text"], version["text"], diff.ops, context)}
-
-    def mark_reviewed(self, change_ids: Iterable[int], at: str | None = None) -> list[int]:
-        """Mark changes reviewed; returns the ids that do not exist."""
-        ids = list(change_ids)
-        with self._write() as db:
-            found = (
-                {
-                    r["id"]
-                    for r in db["changes"].rows_where(f"id in ({','.join('?' * len(ids))})", ids)
-                }
-                if ids
-                else set()
-            )
-            for change_id in found:
-                db["changes"].update(change_id, {"reviewed_at": at or now_iso()})
-        return [i for i in ids if i not in found]
 
     def set_reviewed(
         self, change_ids: Iterable[int], *, reviewed: bool = True, at: str | None = None

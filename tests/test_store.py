@@ -86,7 +86,7 @@ def test_changes_filters_and_review(store):
     assert [r["kind"] for r in store.changes(kind="new")] == ["new"]
     assert store.changes(source="other") == []
     assert store.changes(since="2999-01-01T00:00:00+00:00") == []
-    assert store.mark_reviewed([c.change_id, 999]) == [999]
+    assert store.set_reviewed([c.change_id, 999])["missing"] == [999]
     assert [r["id"] for r in store.changes(unreviewed=True)] == [c.change_id - 1]
     with pytest.raises(UnknownChange):
         store.change(12345)

@@ -135,11 +135,16 @@ def review(
             rows = store.changes(unreviewed=True, **_filters(since, source, kind))
             change_ids = tuple(r["id"] for r in rows)
         done = store.set_reviewed(change_ids, reviewed=True)
+    _report(done, "reviewed", "Already reviewed")
+
+
+def _report(done: dict[str, list[int]], state: str, already: str) -> None:
+    """One line for ``set_reviewed``'s result; unknown ids are an error."""
     if done["missing"]:
         raise click.ClickException(f"no change with id {', '.join(map(str, done['missing']))}")
-    message = f"Marked {len(done['changed'])} change(s) reviewed."
+    message = f"Marked {len(done['changed'])} change(s) {state}."
     if done["unchanged"]:
-        message += f" Already reviewed: {', '.join(map(str, done['unchanged']))}."
+        message += f" {already}: {', '.join(map(str, done['unchanged']))}."
     click.echo(message)
 
 
@@ -150,12 +155,7 @@ def unreview(obj: Context, change_ids: tuple[int, ...]) -> None:
     """Mark reviewed changes as not reviewed again."""
     with obj.store() as store:
         done = store.set_reviewed(change_ids, reviewed=False)
-    if done["missing"]:
-        raise click.ClickException(f"no change with id {', '.join(map(str, done['missing']))}")
-    message = f"Marked {len(done['changed'])} change(s) not reviewed."
-    if done["unchanged"]:
-        message += f" Not reviewed already: {', '.join(map(str, done['unchanged']))}."
-    click.echo(message)
+    _report(done, "not reviewed", "Not reviewed already")
 
 
 @main.command()
