@@ -56,7 +56,8 @@ def context_blocks(
     old: str, new: str, ops: list[dict[str, Any]], context: int = 2
 ) -> list[dict[str, Any]]:
     """The diff's ``ops`` (from ``sentence_diff``, with ``at`` and ``to``) as blocks in the new
-    text: heading, ``context`` sentences before and after, sentences skipped, changed figures."""
+    text: heading, ``context`` sentences before and after, the unchanged sentences skipped
+    between blocks (``skipped``, ``skipped_text``; a view collapses them), changed figures."""
     new_s = split_sentences(new)
     marks = headings(new)
     blocks: list[dict[str, Any]] = []
@@ -73,6 +74,7 @@ def context_blocks(
             heading = next((h for i, h in reversed(marks) if i <= start), None)
             blocks.append({
                 "heading": heading, "skipped": before_from - shown_to,
+                "skipped_text": new_s[shown_to:before_from],
                 "before": new_s[before_from:start], "ops": [_op(op)],
             })  # fmt: skip
         blocks[-1]["after"] = new_s[end : end + context]
@@ -82,7 +84,8 @@ def context_blocks(
         ]  # fmt: skip
         prev_end = end
     if blocks:
-        blocks[-1]["skipped_after"] = max(0, len(new_s) - min(len(new_s), prev_end + context))
+        tail = new_s[min(len(new_s), prev_end + context) :]
+        blocks[-1]["skipped_after"], blocks[-1]["skipped_after_text"] = len(tail), tail
     return blocks
 
 

@@ -58,6 +58,11 @@ def test_show_puts_each_change_in_its_place(db):
     new = json.loads(govwatch("show", "1", "--json", db=db).stdout)
     assert new["kind"] == "new"
     assert new["text"] == OLD
+    page = create_app(str(db)).test_client().get("/change/2?context=1").get_data(as_text=True)
+    assert "§ 二、2024年主要目标" in page
+    assert "▶ 地区生产总值 1930亿元 → 1931亿元" in page
+    assert "<details><summary>… 4 句未变" in page  # the unchanged run between, collapsed
+    assert "居民收入稳步增长。" in page  # ... and there when opened
 
 
 def test_versions_are_numbered_per_document_and_readable(db):
