@@ -143,8 +143,11 @@ def attachment_links(html: str, base_url: str, content: Selector | None) -> list
     OFD, spreadsheet and text files, inside the source's ``content`` part when it has one."""
     import parsel
 
-    from pipelines.text.files import kind_of
+    from pipelines.text.files import EXTENSIONS, kind_of
 
+    names = "|".join(re.escape(e) for e in sorted(EXTENSIONS))
+    if not re.search(rf"(?:{names})(?![a-z])", html, re.I):
+        return []  # no file name anywhere in the page: no need to parse it again
     doc = parsel.Selector(text=html)
     scopes = content.select(doc) if content is not None else [doc]
     found: dict[str, str] = {}

@@ -79,6 +79,11 @@ def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
         except (UnicodeDecodeError, LookupError):
             continue
         scored[encoding] = (_score(text), text)
+        if encoding in declared and len(scored) == 1 and scored[encoding][0] > 1 - MARGIN:
+            # the most trusted declaration reads so well that no charset can read MARGIN
+            # better (scores are at most 1): the others need not be tried
+            first = declared[0]
+            return Decoded(text, encoding, first, corrected=encoding != first)
     if not scored:
         return _decode_broken(body, declared)
     best = max(scored, key=lambda e: scored[e][0])
