@@ -116,7 +116,18 @@ def _owner(node: Any) -> Any:
     return parent
 
 
+INVISIBLE = ("script", "style", "noscript", "template")
+
+
 def visible_text(body: Any) -> str:
-    """The body's text with element boundaries kept as line breaks (meta lines stay apart)."""
-    parts = (t.strip() for t in body.itertext(with_tail=True) if t and t.strip())
+    """The body's text with element boundaries kept as line breaks (meta lines stay apart),
+    without the text of scripts and styles."""
+    parts = (
+        t.strip()
+        for t in body.xpath(
+            ".//text()[not(ancestor::script or ancestor::style or ancestor::noscript "
+            "or ancestor::template)]"
+        )
+        if t and t.strip()
+    )
     return "\n".join(parts)

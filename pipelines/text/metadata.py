@@ -103,10 +103,13 @@ def date_from_meta_line(page_text: str) -> str | None:
 
 
 def header_part(page_text: str, text: str) -> str:
-    """The page's text above the article: up to where the extracted text's first line begins
-    (all of it when that line cannot be found)."""
-    for line in text.splitlines()[:3]:
-        probe = line.strip()[:20]
+    """The page's text above the article: up to where the extracted text's first paragraph
+    begins (a line of 20 characters or more: a title or a site name at the top of the text
+    is also at the top of the page), else its first line; all of it when neither is found."""
+    lines = [x.strip() for x in text.splitlines()[:8] if x.strip()]
+    paragraphs = [x for x in lines if len(x) >= 20][:2]
+    for line in [*paragraphs, *lines[:3]]:
+        probe = line[:20]
         if len(probe) >= 6:
             at = page_text.find(probe)
             if at >= 0:
