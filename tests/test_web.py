@@ -216,6 +216,28 @@ def test_chinese_text_renders_as_glyphs(server, browser, tmp_path):
     assert suzhou != boxes
 
 
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/sources", "来源 Sources"),
+        ("/runs", "运行 Runs"),
+        ("/search?q=政府工作报告 吴江区", "搜索"),
+        ("/reports", "报告"),
+        ("/document/1", "版本历史"),
+    ],
+)
+def test_every_page_renders_chinese(server, browser, path, words):
+    """Each page loads in Chromium and its Chinese heading draws glyphs, not boxes."""
+    browser.get(server + path)
+    heading = browser.find_element(By.TAG_NAME, "h1")
+    assert words in heading.text
+    drawn = heading.screenshot_as_png
+    browser.execute_script(
+        "arguments[0].textContent = arguments[1]", heading, "\ue000" * len(heading.text)
+    )
+    assert drawn != heading.screenshot_as_png  # the same box would be drawn for every glyph
+
+
 def test_feed_is_valid_atom_and_filters(server):
     import urllib.request
 
