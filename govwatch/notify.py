@@ -8,9 +8,9 @@ and ``keywords`` (notify only when the new text or title contains one of them).
 The first crawl of a source is a baseline: each rule gets one short "now watching N documents"
 message instead of the backlog (``baseline: notify`` in a rule sends the backlog as before).
 Each digest lists the changed documents with their changed sentences, split into messages that
-fit the target (DingTalk robots take 20,000 bytes of text, WeCom robots 4,096 bytes of
-markdown, Feishu/Lark robots a 20 KB request; mail is not limited here), each ending with a
-link to the full list in the web UI.
+fit the target (DingTalk robots take 20,000 bytes of text; WeCom robots 2,048 bytes of text,
+the message type Apprise sends them, 4,096 for markdown; Feishu/Lark robots a 20 KB request;
+mail is not limited here), each ending with a link to the full list in the web UI.
 
 A digest is recorded in the ``notifications`` table before it is sent, retried
 NOTIFY_RETRIES times with a growing pause, and a failed one stays ``failed`` and is tried again
@@ -67,7 +67,7 @@ SENTENCES_PER_CHANGE = 3  # changed sentences quoted per document in a digest
 SENTENCE_CHARS = 120
 # bytes of title + body a message may take, by Apprise URL scheme (documented robot limits,
 # less a margin for the JSON around them)
-LIMITS = {"dingtalk": 19_000, "wecombot": 4_000, "feishu": 18_000, "lark": 18_000}
+LIMITS = {"dingtalk": 19_000, "wecombot": 1_900, "feishu": 18_000, "lark": 18_000}
 DEFAULT_LIMIT = 60_000
 MAX_PARTS = 5
 

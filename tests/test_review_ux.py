@@ -134,6 +134,9 @@ def test_digests_split_to_each_target_and_quote_sentences(db):
     assert all(len((p.title + p.body).encode()) <= 4000 for p in parts)
     assert all(p.body.endswith("全部 full list: http://ui/?source=wujiang") for p in parts)
     assert split_digest(digest, 60_000, "x") == [digest]
+    from govwatch.notify import limit_for
+
+    assert limit_for("wecombot://KEY") < 2048 < limit_for("dingtalk://TOKEN/")
 
 
 def test_a_first_crawl_is_one_baseline_message(tmp_path):
