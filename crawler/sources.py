@@ -97,23 +97,10 @@ def parse_source(raw: Any, index: int = 0, path: str = "sources.yaml") -> Source
     max_pages = raw.get("max_pages")
     if max_pages is not None and (not isinstance(max_pages, int) or max_pages < 1):
         raise c.fail("max_pages", "must be a positive whole number")
-    timeout = raw.get("timeout")
-    if timeout is not None:
-        try:
-            timeout = parse_every(timeout)
-        except ValueError as exc:
-            raise c.fail("timeout", str(exc)) from None
-    enabled = raw.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise c.fail("enabled", "must be true or false")
-    revisit_max = raw.get("revisit_max", "7d")
-    try:
-        revisit_max = parse_every(revisit_max)
-    except ValueError as exc:
-        raise c.fail("revisit_max", str(exc)) from None
-    attachments = raw.get("attachments", True)
-    if not isinstance(attachments, bool):
-        raise c.fail("attachments", "must be true or false")
+    timeout, revisit_max = (
+        _duration(c, raw, k, d) for k, d in (("timeout", None), ("revisit_max", "7d"))
+    )
+    enabled, attachments = (_flag(c, raw, k) for k in ("enabled", "attachments"))
     return Source(
         name=name,
         title=title,
@@ -137,6 +124,25 @@ def parse_source(raw: Any, index: int = 0, path: str = "sources.yaml") -> Source
         revisit_max=revisit_max,
         extra={k: v for k, v in raw.items() if k not in KNOWN_KEYS},
     )
+
+
+def _duration(c: Checker, raw: dict[str, Any], key: str, default: str | None) -> float | None:
+    """A duration field (30s, 15m, 6h, 7d or seconds), ``default`` when absent."""
+    value = raw.get(key, default)
+    if value is None:
+        return None
+    try:
+        return parse_every(value)
+    except ValueError as exc:
+        raise c.fail(key, str(exc)) from None
+
+
+def _flag(c: Checker, raw: dict[str, Any], key: str) -> bool:
+    """A true/false field, true when absent."""
+    value = raw.get(key, True)
+    if not isinstance(value, bool):
+        raise c.fail(key, "must be true or false")
+    return value
 
 
 def parse_sources(data: Any, path: str = "sources.yaml") -> dict[str, Source]:
