@@ -175,7 +175,7 @@ def test_sigterm_stops_cleanly_and_leaves_a_consistent_database(site, tmp_path, 
     proc = service(write_sources(tmp_path / "s.yaml", chosen))
     wait_for(lambda: any(r["outcome"] == "running" and r["pages"] for r in runs(db_path)), 60)
     proc.signal(signal.SIGTERM)
-    assert proc.stop(timeout=30) == 0
+    assert proc.stop(timeout=60) == 0  # grace is 5 s; a loaded 2-core machine once took over 30
     rows = runs(db_path)
     assert rows
     assert rows[-1]["outcome"] in ("interrupted", "ok")
