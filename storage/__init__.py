@@ -4,9 +4,10 @@ from .base import StoreError, now_iso, text_hash
 from .diff import Diff, mark_changes, render_inline, sentence_diff, split_sentences
 from .queries import UnknownChange, UnknownDocument
 from .schema import ensure_schema
-from .store import Change, VersionStore
+from .store import FACTS, Change, VersionStore
 
 __all__ = [
+    "FACTS",
     "Change",
     "Diff",
     "StoreError",

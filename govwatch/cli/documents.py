@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from govwatch.cli.base import Context, jsonl, main, pass_ctx
-from storage import UnknownDocument
+from storage import FACTS, UnknownDocument
 
 VERSION_FIELDS = (
     "id",
@@ -16,11 +16,7 @@ VERSION_FIELDS = (
     "text",
     "meta",
     "run_id",
-    "region",
-    "place",
-    "doc_type",
-    "report_year",
-    "issuer",
+    *FACTS,  # region, place, doc_type, report_year, issuer
     "parent",
     "content_type",
     "version",

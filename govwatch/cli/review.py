@@ -11,7 +11,7 @@ import click
 
 from govwatch.cli.base import ID, LIMIT, Context, jsonl, main, pass_ctx, since_option, table
 from govwatch.textformat import format_change
-from storage import UnknownChange
+from storage import FACTS, UnknownChange
 
 CHANGE_FIELDS = (
     "id",
@@ -27,11 +27,7 @@ CHANGE_FIELDS = (
     "summary",
     "reviewed_at",
     "run_id",
-    "region",
-    "place",
-    "doc_type",
-    "report_year",
-    "issuer",
+    *FACTS,  # region, place, doc_type, report_year, issuer
     "report_id",
     "report_relation",
     "parent",
