@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser tools demo test lint bench clean
+.PHONY: install browser tools redis demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ tools:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	    antiword catdoc >/dev/null; fi
 
+# The cluster tests start a real redis-server: Debian's package.
+redis:
+	@if command -v redis-server >/dev/null; then :; else \
+	  echo "Installing redis-server (Debian package)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    redis-server >/dev/null; fi
+
 # The web UI tests drive a real Chromium: Debian's chromium, chromium-driver and a CJK font.
 browser:
 	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null \
@@ -35,7 +42,7 @@ browser:
 	    chromium chromium-driver fonts-wqy-microhei >/dev/null; fi
 
 # pytest exits 5 when it collects no test: that fails here like any other non-zero code.
-test: install browser tools
+test: install browser tools redis
 	$(BIN)/python -m pytest -q -n 2
 
 lint: install

@@ -33,6 +33,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from crawler.cluster import ClusterError
 from crawler.sources import Source, SourceError, parse_sources_text
 from govwatch.runner import run_crawls
 from govwatch.schedules import backoff_seconds, make_trigger, next_run, parse_time, spread
@@ -55,8 +56,10 @@ class Scheduler:
         grace: float = 30.0,
         watch: float = 5.0,
         settings: dict[str, Any] | None = None,
+        redis_url: str | None = None,
     ) -> None:
         self.db_path = Path(db_path)
+        self.redis_url = redis_url  # set: runs are seeded into the cluster, not crawled here
         self.sources_path = Path(sources_path)
         self.timeout = timeout
         self.grace = grace
@@ -84,8 +87,9 @@ class Scheduler:
         self._mtime = self.sources_path.stat().st_mtime if self.sources_path.exists() else 0.0
         sources = self._read_validated()
         with VersionStore(self.db_path) as store:
-            store.reap_stale_runs()
-            store.sync_sources(s.as_row() for s in sources.values())
+            if not self.redis_url:  # in a cluster the writer owns the runs and the sources
+                store.reap_stale_runs()
+                store.sync_sources(s.as_row() for s in sources.values())
         self._apply(sources)
 
     def reload(self) -> bool:
@@ -195,8 +199,15 @@ class Scheduler:
         if source is None:
             return
         logger.info("Run start: %(source)s", {"source": name})
+        crawls = run_crawls
+        if self.redis_url:
+            from functools import partial
+
+            from govwatch.cluster import cluster_crawls
+
+            crawls = partial(cluster_crawls, redis_url=self.redis_url)
         try:
-            (run,) = run_crawls(
+            (run,) = crawls(
                 [name],
                 db_path=self.db_path,
                 sources_path=self.snapshot,  # what was validated, not what is on disk now
@@ -286,6 +297,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="rotating log file (default: logs/scheduler.log beside the db)",
     )
     parser.add_argument(
+        "--redis",
+        default=os.environ.get("GOVWATCH_REDIS"),
+        metavar="URL",
+        help="seed due runs into the cluster at this Redis instead of crawling here",
+    )
+    parser.add_argument(
         "-s",
         "--set",
         dest="overrides",
@@ -313,10 +330,15 @@ def main(argv: list[str] | None = None) -> int:
         timeout=args.timeout,
         grace=args.grace,
         settings=settings,
+        redis_url=args.redis,
     )
     try:
+        if args.redis:
+            from crawler.cluster import connect
+
+            connect(args.redis)  # unreachable: one line now, not an error every run
         scheduler.run_forever()
-    except (SourceError, StoreError, OSError) as exc:
+    except (SourceError, StoreError, OSError, ClusterError) as exc:
         sys.stderr.write(f"govwatch: {exc}\n")
         return 2
     return 0

@@ -64,8 +64,8 @@ class OffsiteGuardMiddleware:
     def process_request(self, request: Request, spider: Any = None) -> None:
         parsed = urlparse(request.url)
         spider = self.crawler.spider
-        source = getattr(spider, "source", None)
-        if parsed.hostname in getattr(spider, "blocked_hosts", ()):
+        source = spider.source_of(request) if hasattr(spider, "source_of") else None
+        if hasattr(spider, "host_blocked") and spider.host_blocked(request):
             # it answered with an anti-bot block: no loop against a gateway, one error per host
             raise HostBlocked(f"host blocked earlier in this run: {request.url}")
         if parsed.scheme not in ("http", "https"):

@@ -298,7 +298,7 @@ class ExtractPipeline:
             item.same_body, item.html, item.body = True, "", b""
             self.crawler.stats.inc_value("extract/skipped_same_body")
             return item
-        source = self.crawler.spider.source
+        source = self.crawler.spider.source_of(item)
         kwargs = {
             "ignore": source.ignore,
             "source_region": source.region,

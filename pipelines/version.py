@@ -182,35 +182,18 @@ class VersionPipeline:
             if isinstance(item, ErrorItem):
                 self._on_error(item)
             elif isinstance(item, DocumentItem):
-                self._count(self._record(item), item.url)
+                self._count(record_item(self.store, item, self.run_id), item.url)
         except StoreError as exc:  # locked past the busy timeout, disk full, read-only
             self.store_failures += 1
             self.counts["errors"] += 1
             logger.error("Not recorded: %(url)s: %(error)s", {"url": item.url, "error": exc})
         return item
 
-    def _record(self, item: DocumentItem) -> Change:
-        http = {"etag": item.etag, "last_modified": item.last_modified}
-        if item.status == 304 or item.same_body:
-            return self.store.seen_unchanged(
-                item.url, checked_at=item.fetched_at, run_id=self.run_id, **http
-            )
-        return self.store.record(
-            item.url, source=item.source, text=item.text, norm_text=item.norm_text,
-            title=item.title, published=item.published, fetched_at=item.fetched_at,
-            run_id=self.run_id, meta=item.meta, body_hash=item.body_hash, facts=item.facts,
-            signature=item.signature, shingles=item.shingles, parent=item.parent,
-            content_type=item.content_type, **http,
-        )  # fmt: skip
-
     def _on_error(self, item: ErrorItem) -> None:
-        if item.kind == "gone":
-            change = self.store.mark_missing(item.url, status=item.status, run_id=self.run_id)
-            if change.kind == "removed":
-                self._count(change, item.url)
-                return
-            if change.kind == "missing":
-                item.message = change.summary or item.message
+        change = record_gone(self.store, item, self.run_id)
+        if change is not None and change.kind == "removed":
+            self._count(change, item.url)
+            return
         self._error(item.url, "http" if item.kind == "gone" else item.kind, item.message)
 
     def _count(self, change: Change, url: str) -> None:
@@ -219,11 +202,8 @@ class VersionPipeline:
             self.crawler.stats.inc_value(f"govwatch/{change.kind}")
         if change.kind == "suspect":
             self._error(url, "suspect", change.summary, count=False)
-        elif change.kind not in ("unchanged", "unknown"):
-            logger.info(
-                "%(kind)s: %(url)s %(summary)s",
-                {"kind": change.kind, "url": url, "summary": change.summary},
-            )
+        else:
+            log_change(change, url)
 
     def item_dropped(
         self, item: Any, response: Any, exception: Exception, spider: Any = None
@@ -248,3 +228,37 @@ class VersionPipeline:
                 self.store_failures += 1
                 logger.error("Error not recorded (%(error)s): %(message)s",
                              {"error": exc, "message": message})  # fmt: skip
+
+
+def record_item(store: VersionStore, item: DocumentItem, run_id: int | None) -> Change:
+    """Record one fetched document: a 304 or identical bytes is a check, anything else a
+    version to compare (new, changed, unchanged, suspect, restored)."""
+    http = {"etag": item.etag, "last_modified": item.last_modified}
+    if item.status == 304 or item.same_body:
+        return store.seen_unchanged(item.url, checked_at=item.fetched_at, run_id=run_id, **http)
+    return store.record(
+        item.url, source=item.source, text=item.text, norm_text=item.norm_text,
+        title=item.title, published=item.published, fetched_at=item.fetched_at,
+        run_id=run_id, meta=item.meta, body_hash=item.body_hash, facts=item.facts,
+        signature=item.signature, shingles=item.shingles, parent=item.parent,
+        content_type=item.content_type, **http,
+    )  # fmt: skip
+
+
+def record_gone(store: VersionStore, item: ErrorItem, run_id: int | None) -> Change | None:
+    """A 404/410 is a miss (``removed`` on the second in a row); its message says so. Other
+    errors: None (they are recorded as errors of the run)."""
+    if item.kind != "gone":
+        return None
+    change = store.mark_missing(item.url, status=item.status, run_id=run_id)
+    if change.kind == "missing":
+        item.message = change.summary or item.message
+    return change
+
+
+def log_change(change: Change, url: str) -> None:
+    if change.kind not in ("unchanged", "unknown", "suspect"):
+        logger.info(
+            "%(kind)s: %(url)s %(summary)s",
+            {"kind": change.kind, "url": url, "summary": change.summary},
+        )

@@ -33,6 +33,7 @@ from spiders.lists import (
     load_json,
     script_pages,
 )
+from spiders.runstate import RunState, run_problems
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -75,12 +76,15 @@ class SourceSpider(scrapy.Spider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.list_pages = 0  # list pages and endpoint pages requested
-        self.lists_ok: list[str] = []  # list pages that answered
-        self.lists_failed = 0
-        self.links_found = 0
-        self.blocked_hosts: set[str] = set()
+        self.state: RunState = RunState()  # what the run's list pages gave (its verdict)
         self.refused: str | None = None  # set by the version pipeline when another crawl runs
+
+    def host_blocked(self, request: scrapy.Request) -> bool:
+        """Whether the request's host answered with an anti-bot block earlier in this run."""
+        return self.state.is_blocked(urlparse(request.url).hostname or "")
+
+    def source_of(self, request: scrapy.Request) -> Source:
+        return self.source
 
     @property
     def max_list_pages(self) -> int:
@@ -104,7 +108,7 @@ class SourceSpider(scrapy.Spider):
         return {}
 
     def _list_request(self, url: str, script_paged: bool = False) -> scrapy.Request:
-        self.list_pages += 1
+        self.state.list_page()
         return scrapy.Request(
             url,
             callback=self.parse_list,
@@ -114,7 +118,7 @@ class SourceSpider(scrapy.Spider):
 
     def _api_request(self, page: int) -> scrapy.Request:
         api = self.source.api
-        self.list_pages += 1
+        self.state.list_page()
         form, body = api.page_body(page)
         headers = {"Accept": "application/json, text/javascript, */*; q=0.01",
                    "X-Requested-With": "XMLHttpRequest", **api.headers}  # fmt: skip
@@ -133,21 +137,21 @@ class SourceSpider(scrapy.Spider):
             return
         if not isinstance(response, TextResponse):
             yield self._error(response.url, "list_http", "list page is not HTML", response.status)
-            self.lists_failed += 1
+            self.state.list_failed()
             return
-        self.lists_ok.append(response.url)
+        self.state.list_ok(response.url)
         found = 0
         for url in html_links(response, response.url, self.source.links):
             found += 1
             yield self.document_request(url, list_url=response.url)
         self._count_links(response.url, found)
         if self.source.next_page:
-            if self.list_pages < self.max_list_pages:
+            if self.state.list_pages < self.max_list_pages:
                 for url in html_links(response, response.url, self.source.next_page)[:1]:
                     yield self._list_request(url)
         elif not response.meta.get("script_paged"):
             # The page count is only in a script call: createPageHTML(...)
-            left = self.max_list_pages - self.list_pages + 1
+            left = self.max_list_pages - self.state.list_pages + 1
             for url in script_pages(response.text, response.url, left):
                 yield self._list_request(url, script_paged=True)
 
@@ -160,10 +164,10 @@ class SourceSpider(scrapy.Spider):
             data = load_json(response.body)
             entries = api_entries(data, api, response.url)
         except NotJson as exc:
-            self.lists_failed += 1
+            self.state.list_failed()
             yield self._error(response.url, "list_http", f"api page {page}: {exc}", 200)
             return
-        self.lists_ok.append(f"{response.url} (page {page})")
+        self.state.list_ok(f"{response.url} (page {page})")
         for entry in entries:
             yield self.document_request(
                 entry.url, list_url=response.url, list_title=entry.title, list_date=entry.date
@@ -173,11 +177,11 @@ class SourceSpider(scrapy.Spider):
         total = api_total_pages(data, api)
         more = entries and (api.last is None or page < api.last)
         more = more and (total is None or page < total)
-        if more and self.list_pages < self.max_list_pages:
+        if more and self.state.list_pages < self.max_list_pages:
             yield self._api_request(page + 1)
 
     def _count_links(self, where: str, found: int) -> None:
-        self.links_found += found
+        self.state.links(found)
         self.crawler.stats.inc_value("govwatch/list_pages")
         self.crawler.stats.inc_value("govwatch/links_found", found)
         if found == 0:
@@ -202,33 +206,16 @@ class SourceSpider(scrapy.Spider):
     def _blocked_error(self, response: scrapy.http.Response) -> ErrorItem:
         reason = self._blocked(response) or f"HTTP {response.status}"
         host = urlparse(response.url).hostname or ""
-        self.blocked_hosts.add(host)
+        self.state.block(host)
         self.crawler.stats.inc_value("govwatch/blocked")
         if response.meta.get("page_kind") == "list":
-            self.lists_failed += 1
+            self.state.list_failed()
         kind = response.meta.get("page_kind", "document")
         return self._error(response.url, "blocked", f"{kind} page: {reason}", response.status)
 
     def run_problems(self) -> list[tuple[str, str, str]]:
-        """Why this run failed as a whole (the run log's errors), or [] when it got through.
-
-        A blocked host, list pages that all failed, or lists that gave no document link at all:
-        silence is never an ``ok``. Per-page errors are recorded as they happen; this adds the
-        ``no_links`` error and decides the outcome.
-        """
-        problems = []
-        if self.blocked_hosts:
-            hosts = ", ".join(sorted(self.blocked_hosts))
-            problems.append(("blocked", hosts, f"blocked by an anti-bot gateway: {hosts}"))
-        elif self.list_pages and not self.lists_ok:
-            problems.append(("list_http", "", f"all {self.lists_failed} list pages failed"))
-        elif self.lists_ok and self.links_found == 0:
-            first = self.lists_ok[0]
-            pages = len(self.lists_ok)
-            problems.append(
-                ("no_links", first, f"no document links on {pages} list page(s), first {first}")
-            )
-        return problems
+        """Why this run failed as a whole (see ``spiders.runstate.run_problems``)."""
+        return run_problems(self.state.snapshot())
 
     def parse_document(self, response: scrapy.http.Response) -> Iterator[Any]:
         if self._blocked(response):
@@ -336,7 +323,7 @@ class SourceSpider(scrapy.Spider):
             if "larger than download max size" in message:
                 kind = "too_large"
         if page_kind == "list":
-            self.lists_failed += 1
+            self.state.list_failed()
             kind = "list_http" if kind in ("http", "network", "too_large", "ignored") else kind
         yield self._error(request.url, kind, f"{page_kind} page: {message}", status)
 

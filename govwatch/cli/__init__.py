@@ -8,6 +8,7 @@ their commands to it when imported here. The CLI calls down into the crawl (``go
 
 from govwatch.cli import (  # noqa: F401  (registers commands)
     authoring,
+    cluster,
     crawling,
     documents,
     review,

@@ -34,6 +34,13 @@ NEVER_RUN = {"failing": False, "failed_runs": 0, "failing_since": None, "reason"
     help="Scrapy setting for these crawls (repeatable).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the run rows as JSON Lines.")
+@click.option(
+    "--redis",
+    "redis_url",
+    envvar="GOVWATCH_REDIS",
+    metavar="URL",
+    help="Run through the cluster at this Redis (workers fetch, the writer writes).",
+)
 @pass_ctx
 def crawl(
     obj: Context,
@@ -42,6 +49,7 @@ def crawl(
     timeout: float | None,
     overrides: tuple[str, ...],
     as_json: bool,
+    redis_url: str | None,
 ) -> None:
     """Crawl SOURCEs now (all enabled sources when none is named)."""
     from govwatch.runner import run_crawls
@@ -54,6 +62,10 @@ def crawl(
         )
     chosen = list(names) or [n for n, s in sources.items() if s.enabled]
     settings = dict(o.split("=", 1) for o in overrides if "=" in o)
+    if redis_url:
+        _cluster_crawl(chosen, redis_url, timeout, {n: sources[n].timeout for n in chosen},
+                       as_json)  # fmt: skip
+        return
     store = obj.store(create=True)
     try:
         store.sync_sources(s.as_row() for s in sources.values())
@@ -71,6 +83,31 @@ def crawl(
         timeout=timeout,
         on_progress=progress,
     )
+    progress.finish(rows)
+    if as_json:
+        jsonl(rows)
+    if any(r["outcome"] != "ok" for r in rows):
+        sys.exit(1)
+
+
+def _cluster_crawl(
+    chosen: list[str],
+    redis_url: str,
+    timeout: float | None,
+    timeouts: dict[str, float | None],
+    as_json: bool,
+) -> None:
+    """One run of each source through the cluster; rows and exit code as a local crawl."""
+    from crawler.cluster import ClusterError
+    from govwatch.cluster import cluster_crawls
+
+    progress = _Progress(len(chosen), quiet=as_json)
+    try:
+        rows = cluster_crawls(
+            chosen, redis_url=redis_url, timeout=timeout, timeouts=timeouts, on_progress=progress
+        )
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from None
     progress.finish(rows)
     if as_json:
         jsonl(rows)
@@ -126,7 +163,8 @@ def _run_line(r: dict[str, Any]) -> str:
     why = f" ({r['finish_reason']})" if r["outcome"] == "failed" and r.get("finish_reason") else ""
     return (
         f"{r['source']}: {r['outcome']}{why}, {r['pages']} pages, {r['new']} new, "
-        f"{r['changed']} changed, {r['errors']} errors (run {r['id']}, log {r['log_path']})"
+        f"{r['changed']} changed, {r['errors']} errors (run {r['id']}, "
+        + (f"log {r['log_path']})" if r.get("log_path") else "through the cluster)")
     )
 
 

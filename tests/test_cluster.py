@@ -1,0 +1,331 @@
+"""The cluster: workers share a frontier in a real redis-server, one writer owns the database.
+
+Every test starts its own redis-server on 127.0.0.1 (ephemeral port, no persistence unless the
+test asks), the writer and the workers as real ``govwatch`` processes, and compares with a
+local crawl of the same sample site where results matter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, govwatch, write_sources
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="redis-server missing: `make test` installs it"
+)
+FAST = ["-s", "RETRY_TIMES=0", "-s", "CLUSTER_DOWNLOAD_DELAY=0"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Redis:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, persist: bool = False) -> None:
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                "--dir", str(self.workdir), "--save", ""]  # fmt: skip
+        args += ["--appendonly", "yes" if persist else "no"]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    r = Redis(tmp_path)
+    r.start()
+    yield r
+    r.stop()
+
+
+class Cluster:
+    """A writer and workers as real processes, stopped at the end."""
+
+    def __init__(self, url: str, db: Path, sources: Path, logs: Path) -> None:
+        self.url, self.db, self.sources, self.logs = url, db, sources, logs
+        self.writer: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
+
+    def _spawn(self, *args: str, log: str) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env.pop("GOVWATCH_DB", None)
+        cmd = [sys.executable, "-m", "govwatch.cli", "--db", str(self.db),
+               "--sources", str(self.sources), *args]  # fmt: skip
+        with (self.logs / log).open("ab") as out:
+            return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=out)
+
+    def start_writer(self) -> None:
+        self.writer = self._spawn("writer", "--redis", self.url, log="writer.log")
+
+    def start_worker(self, *extra: str) -> subprocess.Popen[bytes]:
+        n = len(self.workers)
+        w = self._spawn("worker", "--redis", self.url, *FAST, *extra, log=f"worker{n}.log")
+        self.workers.append(w)
+        return w
+
+    def wait_ready(self, workers: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.status()
+            alive = [w for w in status.get("workers", []) if w["alive"]]
+            if status.get("writer") and len(alive) >= workers:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"cluster not ready: {self.status()} {self.log_tail()}")
+
+    def status(self) -> dict[str, Any]:
+        r = govwatch("cluster", "status", "--redis", self.url, "--json", timeout=30)
+        return json.loads(r.stdout) if r.stdout.strip() else {}
+
+    def crawl(self, *names: str, timeout: float = 120) -> tuple[int, list[dict[str, Any]]]:
+        r = govwatch("crawl", *names, "--redis", self.url, "--json", "--timeout", str(timeout),
+                     db=self.db, sources=self.sources, timeout=timeout + 30)  # fmt: skip
+        rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+        assert rows, r.stderr + self.log_tail()
+        return r.returncode, rows
+
+    def log_tail(self) -> str:
+        return "\n".join(f"--- {p.name}\n" + p.read_text(errors="replace")[-3000:]
+                         for p in sorted(self.logs.glob("*.log")))  # fmt: skip
+
+    def stop(self) -> None:
+        for p in [*self.workers, self.writer]:
+            if p is not None and p.poll() is None:
+                p.terminate()
+        for p in [*self.workers, self.writer]:
+            if p is not None:
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+
+@pytest.fixture
+def cluster_of(tmp_path, redis_server):
+    made: list[Cluster] = []
+
+    def make(sources: Path, workers: int = 2, db: Path | None = None) -> Cluster:
+        logs = tmp_path / "logs"
+        logs.mkdir(exist_ok=True)
+        c = Cluster(redis_server.url, db or tmp_path / "cluster.db", sources, logs)
+        made.append(c)
+        c.start_writer()
+        for _ in range(workers):
+            c.start_worker()
+        c.wait_ready(workers)
+        return c
+
+    yield make
+    for c in made:
+        c.stop()
+
+
+def _versions(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return sorted(
+            conn.execute(
+                "select d.url, v.text from versions v join documents d on d.id = v.document_id"
+            ).fetchall()
+        )
+
+
+def _changes(db: Path, run_id: int) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return sorted(
+            conn.execute(
+                "select d.url, c.kind from changes c join documents d on d.id = c.document_id "
+                "where c.run_id = ?",
+                [run_id],
+            ).fetchall()
+        )
+
+
+COUNTS = ("outcome", "new", "changed", "unchanged", "removed", "restored", "errors", "pages",
+          "not_modified")  # fmt: skip
+
+
+def _local(name: str, db: Path, sources: Path) -> dict[str, Any]:
+    r = govwatch("crawl", name, "--json", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0",
+                 "-s", "AUTOTHROTTLE_ENABLED=False", db=db, sources=sources)  # fmt: skip
+    (row,) = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    return row
+
+
+def test_cluster_run_gives_the_same_results_as_a_local_crawl(site, tmp_path, cluster_of):
+    """Two workers and the writer against a local crawl: same versions, change log and counts,
+    in a first run, after an edit and a removal, and in a third run (list pages and re-checks
+    are not swallowed by the duplicate filter of an earlier run)."""
+    sources = write_sources(tmp_path / "sources.yaml", site.sources())
+    local_db = tmp_path / "local.db"
+    cluster = cluster_of(sources, workers=2)
+    name = "sample_invest"
+    for step in range(3):
+        if step == 1:
+            site.edit(
+                "/invest/news/1001.html", "为苏港共同繁荣发展注入新动能", "为苏港共同发展注入新动能"
+            )
+            site.remove("/invest/news/1002.html")
+        local = _local(name, local_db, sources)
+        code, (row,) = cluster.crawl(name)
+        assert code == (0 if local["outcome"] == "ok" else 1)
+        assert {k: row[k] for k in COUNTS} == {k: local[k] for k in COUNTS}, step
+        assert _changes(cluster.db, row["id"]) == _changes(local_db, local["id"])
+        assert _versions(cluster.db) == _versions(local_db)
+    assert row["unchanged"] > 0 and row["pages"] > 5  # the third run fetched its lists again
+    with sqlite3.connect(cluster.db) as conn:
+        kinds = dict(conn.execute("select kind, count(*) from changes group by kind").fetchall())
+    assert kinds.get("changed") == 1 and kinds.get("new", 0) > 5
+
+
+def test_cluster_runs_every_source_of_one_command_and_fails_loudly(site, tmp_path, cluster_of):
+    """Several sources in one `crawl --redis`, across workers; a dead list page fails its run
+    (exit 1), as it does locally."""
+    entries = site.sources()
+    broken = {**entries[0], "name": "dead_list", "start_urls": [f"{site.base_url}/nothing/"]}
+    sources = write_sources(tmp_path / "sources.yaml", [*entries[:3], broken])
+    cluster = cluster_of(sources, workers=2)
+    names = [e["name"] for e in entries[:3]]
+    code, rows = cluster.crawl(*names, "dead_list")
+    by_name = {r["source"]: r for r in rows}
+    assert code == 1
+    assert by_name["dead_list"]["outcome"] == "failed"
+    assert by_name["dead_list"]["finish_reason"] == "list_http"
+    assert all(by_name[n]["outcome"] == "ok" and by_name[n]["new"] > 0 for n in names)
+    status = cluster.status()
+    assert status["runs"] == [] and status["frontier"] == 0 and status["inbox"] == 0
+    assert sum(w.get("pages", 0) for w in status["workers"]) >= sum(r["pages"] for r in rows) - 4
+
+
+def test_site_limits_hold_across_workers(tmp_path, cluster_of):
+    """Per-site concurrency and delay are the cluster's limits: two workers of 8 requests each
+    never have more than the source's 2 requests in flight to the site, and starts are at
+    least the source's delay apart."""
+    from samplesite import SampleSite
+
+    with SampleSite(generated=24) as site:
+        site.slow = 0.15
+        entry = next(e for e in site.sources() if e["name"] == "sample_generated")
+        entry["settings"] = {"CONCURRENT_REQUESTS_PER_DOMAIN": 2, "DOWNLOAD_DELAY": 0.05}
+        sources = write_sources(tmp_path / "sources.yaml", [entry])
+        cluster = cluster_of(sources, workers=2)
+        for w in cluster.workers:  # the fixture's workers run without the source's delay
+            assert w.poll() is None
+        code, (row,) = cluster.crawl("sample_generated")
+        assert code == 0, row
+        assert row["new"] >= 20
+        assert site.max_in_flight == 2
+        starts = sorted(t for t, path in site.started if path != "/robots.txt")
+        gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+        assert min(gaps) >= 0.045, min(gaps)
+        per_worker = [w.get("pages", 0) for w in cluster.status()["workers"]]
+        assert all(p > 0 for p in per_worker), per_worker  # both workers did their share
+
+
+@pytest.mark.slow
+def test_killed_worker_and_writer_lose_nothing(tmp_path, cluster_of):
+    """kill -9 of a worker mid-run: what it had taken is fetched by the other worker; the
+    writer killed mid-run: documents wait in Redis and are written when it restarts. Every
+    document is recorded once, in one run that ends ok."""
+    from samplesite import SampleSite
+
+    with SampleSite(generated=40) as site:
+        site.slow = 0.1
+        entry = next(e for e in site.sources() if e["name"] == "sample_generated")
+        entry["settings"] = {"CONCURRENT_REQUESTS_PER_DOMAIN": 4}
+        sources = write_sources(tmp_path / "sources.yaml", [entry])
+        cluster = cluster_of(sources, workers=2)
+        crawl = subprocess.Popen(
+            [sys.executable, "-m", "govwatch.cli", "--db", str(cluster.db), "--sources",
+             str(sources), "crawl", "sample_generated", "--redis", cluster.url, "--json"],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(site.started) < 12:
+            time.sleep(0.05)
+        victim = next(w for w in cluster.workers if w.poll() is None)
+        os.kill(victim.pid, signal.SIGKILL)
+        os.kill(cluster.writer.pid, signal.SIGKILL)
+        cluster.writer.wait(10)
+        time.sleep(1.0)
+        cluster.start_writer()  # the other worker goes on meanwhile; the inbox waits
+        out, err = crawl.communicate(timeout=120)
+        (row,) = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        assert crawl.returncode == 0, err + cluster.log_tail()
+        assert row["outcome"] == "ok" and row["errors"] == 0
+        with sqlite3.connect(cluster.db) as conn:
+            docs = conn.execute("select count(*) from documents").fetchone()[0]
+            versions = conn.execute("select count(*) from versions").fetchone()[0]
+            new = conn.execute("select count(*) from changes where kind = 'new'").fetchone()[0]
+        assert docs == versions == new == row["new"] >= 40
+        assert "back in the frontier" in cluster.log_tail()
+
+
+def test_cluster_commands_say_one_line_when_something_is_missing(tmp_path, site, redis_server):
+    sources = write_sources(tmp_path / "sources.yaml", site.sources()[:1])
+    db = tmp_path / "x.db"
+    r = govwatch("crawl", "sample_invest", "--redis", redis_server.url, db=db, sources=sources)
+    assert r.returncode == 1 and "no writer is running" in r.stderr
+    assert "Traceback" not in r.stderr
+    dead = f"redis://127.0.0.1:{_free_port()}/0"
+    for args in (["worker", "--redis", dead], ["writer", "--redis", dead],
+                 ["cluster", "status", "--redis", dead], ["crawl", "--redis", dead]):  # fmt: skip
+        r = govwatch(*args, db=db, sources=sources, timeout=60)
+        assert r.returncode != 0, args
+        assert "cannot be reached" in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    r = govwatch("cluster", "status", "--redis", redis_server.url)
+    assert r.returncode == 1 and "writer: NOT RUNNING" in r.stdout and "no workers" in r.stdout
+
+
+def test_serializer_round_trips_requests_and_never_unpickles():
+    import scrapy
+
+    from crawler.cluster import serial
+
+    request = scrapy.Request(
+        "http://127.0.0.1/a?x=1",
+        headers={"If-None-Match": '"abc"'},
+        meta={"gw_run": 3, "list_title": "政府工作报告", "handle_httpstatus_list": [304, 404]},
+        body=b"\x00\xff",
+        method="POST",
+    )
+    data = serial.dumps(request.to_dict())
+    back = scrapy.Request.from_dict(serial.loads(data))
+    assert back.url == request.url and back.body == b"\x00\xff" and back.method == "POST"
+    assert back.headers[b"If-None-Match"] == b'"abc"'
+    assert back.meta["list_title"] == "政府工作报告"
+    assert b"\x80" not in data[:2]  # JSON, not a pickle
