@@ -7,6 +7,7 @@ local crawl of the same sample site where results matter.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -204,10 +205,12 @@ def test_cluster_run_gives_the_same_results_as_a_local_crawl(site, tmp_path, clu
         assert {k: row[k] for k in COUNTS} == {k: local[k] for k in COUNTS}, step
         assert _changes(cluster.db, row["id"]) == _changes(local_db, local["id"])
         assert _versions(cluster.db) == _versions(local_db)
-    assert row["unchanged"] > 0 and row["pages"] > 5  # the third run fetched its lists again
+    assert row["unchanged"] > 0  # the third run fetched its lists again
+    assert row["pages"] > 5
     with sqlite3.connect(cluster.db) as conn:
         kinds = dict(conn.execute("select kind, count(*) from changes group by kind").fetchall())
-    assert kinds.get("changed") == 1 and kinds.get("new", 0) > 5
+    assert kinds.get("changed") == 1
+    assert kinds.get("new", 0) > 5
 
 
 def test_cluster_runs_every_source_of_one_command_and_fails_loudly(site, tmp_path, cluster_of):
@@ -225,7 +228,7 @@ def test_cluster_runs_every_source_of_one_command_and_fails_loudly(site, tmp_pat
     assert by_name["dead_list"]["finish_reason"] == "list_http"
     assert all(by_name[n]["outcome"] == "ok" and by_name[n]["new"] > 0 for n in names)
     status = cluster.status()
-    assert status["runs"] == [] and status["frontier"] == 0 and status["inbox"] == 0
+    assert (status["runs"], status["frontier"], status["inbox"]) == ([], 0, 0)
     assert sum(w.get("pages", 0) for w in status["workers"]) >= sum(r["pages"] for r in rows) - 4
 
 
@@ -248,7 +251,7 @@ def test_site_limits_hold_across_workers(tmp_path, cluster_of):
         assert row["new"] >= 20
         assert site.max_in_flight == 2
         starts = sorted(t for t, path in site.started if path != "/robots.txt")
-        gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
         assert min(gaps) >= 0.045, min(gaps)
         per_worker = [w.get("pages", 0) for w in cluster.status()["workers"]]
         assert all(p > 0 for p in per_worker), per_worker  # both workers did their share
@@ -285,7 +288,7 @@ def test_killed_worker_and_writer_lose_nothing(tmp_path, cluster_of):
         out, err = crawl.communicate(timeout=120)
         (row,) = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
         assert crawl.returncode == 0, err + cluster.log_tail()
-        assert row["outcome"] == "ok" and row["errors"] == 0
+        assert (row["outcome"], row["errors"]) == ("ok", 0)
         with sqlite3.connect(cluster.db) as conn:
             docs = conn.execute("select count(*) from documents").fetchone()[0]
             versions = conn.execute("select count(*) from versions").fetchone()[0]
@@ -298,17 +301,21 @@ def test_cluster_commands_say_one_line_when_something_is_missing(tmp_path, site,
     sources = write_sources(tmp_path / "sources.yaml", site.sources()[:1])
     db = tmp_path / "x.db"
     r = govwatch("crawl", "sample_invest", "--redis", redis_server.url, db=db, sources=sources)
-    assert r.returncode == 1 and "no writer is running" in r.stderr
+    assert r.returncode == 1
+    assert "no writer is running" in r.stderr
     assert "Traceback" not in r.stderr
     dead = f"redis://127.0.0.1:{_free_port()}/0"
     for args in (["worker", "--redis", dead], ["writer", "--redis", dead],
                  ["cluster", "status", "--redis", dead], ["crawl", "--redis", dead]):  # fmt: skip
         r = govwatch(*args, db=db, sources=sources, timeout=60)
         assert r.returncode != 0, args
-        assert "cannot be reached" in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+        assert "cannot be reached" in r.stderr, (args, r.stderr)
+        assert "Traceback" not in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     r = govwatch("cluster", "status", "--redis", redis_server.url)
-    assert r.returncode == 1 and "writer: NOT RUNNING" in r.stdout and "no workers" in r.stdout
+    assert r.returncode == 1
+    assert "writer: NOT RUNNING" in r.stdout
+    assert "no workers" in r.stdout
 
 
 def test_serializer_round_trips_requests_and_never_unpickles():
@@ -325,7 +332,7 @@ def test_serializer_round_trips_requests_and_never_unpickles():
     )
     data = serial.dumps(request.to_dict())
     back = scrapy.Request.from_dict(serial.loads(data))
-    assert back.url == request.url and back.body == b"\x00\xff" and back.method == "POST"
+    assert (back.url, back.body, back.method) == (request.url, b"\x00\xff", "POST")
     assert back.headers[b"If-None-Match"] == b'"abc"'
     assert back.meta["list_title"] == "政府工作报告"
     assert b"\x80" not in data[:2]  # JSON, not a pickle
