@@ -437,27 +437,71 @@ def cluster_crawls(
     started = {name: (start_run(server, name, trigger), time.monotonic()) for name in names}
     rows: dict[int, dict[str, Any]] = {}
     cancelled: set[int] = set()
-    while not stop.is_set():
-        for name, (run_id, at) in started.items():
-            if run_id in rows and rows[run_id]["outcome"] != "running":
-                continue
-            row = run_row(server, run_id)
-            if row is None:
-                progress = server.get(KEYS.run(run_id, "row"))
-                row = loads(progress) if progress else {"id": run_id, "source": name,
+    outage = False
+    try:
+        while not stop.is_set():
+            outage = _wait_step(server, started, rows, cancelled, timeout, timeouts, outage)
+            if on_progress:
+                on_progress([_full(r) for r in rows.values()])
+            done = all(r["outcome"] != "running" for r in rows.values())
+            if done and len(rows) == len(started):
+                break
+            stop.wait(poll)
+        else:  # stopped (SIGTERM to the scheduler): runs still going are interrupted
+            _interrupt(server, started, rows, poll)
+    except KeyboardInterrupt:  # Ctrl-C on `crawl --redis`: the same, then the CLI says so
+        _interrupt(server, started, rows, poll)
+        raise
+    return [_full(rows[run_id]) for run_id, _ in started.values()]
+
+
+def _wait_step(
+    server: Any,
+    started: dict[str, tuple[int, float]],
+    rows: dict[int, dict[str, Any]],
+    cancelled: set[int],
+    timeout: float | None,
+    timeouts: dict[str, float | None] | None,
+    outage: bool,
+) -> bool:
+    """One look at the runs; whether Redis is unreachable (said once per outage)."""
+    try:
+        _poll_rows(server, started, rows, cancelled, timeout, timeouts)
+    except RedisError as exc:  # Redis restarting: the runs go on or end interrupted
+        if not outage:
+            logger.warning("Redis unreachable (%(error)s); waiting", {"error": exc})
+        return True
+    return False
+
+
+def _poll_rows(
+    server: Any,
+    started: dict[str, tuple[int, float]],
+    rows: dict[int, dict[str, Any]],
+    cancelled: set[int],
+    timeout: float | None,
+    timeouts: dict[str, float | None] | None,
+) -> None:
+    for name, (run_id, at) in started.items():
+        if run_id in rows and rows[run_id]["outcome"] != "running":
+            continue
+        row = run_row(server, run_id)
+        if row is None:
+            progress = server.get(KEYS.run(run_id, "row"))
+            row = loads(progress) if progress else {"id": run_id, "source": name,
                                                          "outcome": "running"}  # fmt: skip
-            rows[run_id] = row
-            limit = (timeouts or {}).get(name) or timeout
-            expired = limit and time.monotonic() - at > limit
-            if row["outcome"] == "running" and expired and run_id not in cancelled:
-                cancel_run(server, run_id, "timed_out")
-                cancelled.add(run_id)
-        if on_progress:
-            on_progress([_full(r) for r in rows.values()])
-        if all(r["outcome"] != "running" for r in rows.values()) and len(rows) == len(started):
-            break
-        stop.wait(poll)
-    else:  # stopped (SIGTERM to the scheduler, Ctrl-C): runs still going are interrupted
+        rows[run_id] = row
+        limit = (timeouts or {}).get(name) or timeout
+        expired = limit and time.monotonic() - at > limit
+        if row["outcome"] == "running" and expired and run_id not in cancelled:
+            cancel_run(server, run_id, "timed_out")
+            cancelled.add(run_id)
+
+
+def _interrupt(
+    server: Any, started: dict[str, tuple[int, float]], rows: dict[int, dict[str, Any]], poll: float
+) -> None:
+    try:
         for run_id, _at in started.values():
             if rows.get(run_id, {}).get("outcome", "running") == "running":
                 cancel_run(server, run_id, "interrupted")
@@ -468,7 +512,8 @@ def cluster_crawls(
             time.sleep(poll)
         for run_id, _at in started.values():
             rows[run_id] = run_row(server, run_id) or rows.get(run_id) or {"id": run_id}
-    return [_full(rows[run_id]) for run_id, _ in started.values()]
+    except RedisError as exc:
+        logger.error("Runs not interrupted, Redis unreachable: %(error)s", {"error": exc})
 
 
 def _full(row: dict[str, Any]) -> dict[str, Any]:

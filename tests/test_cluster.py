@@ -239,9 +239,9 @@ def test_site_limits_hold_across_workers(tmp_path, cluster_of):
     from samplesite import SampleSite
 
     with SampleSite(generated=24) as site:
-        site.slow = 0.15
+        site.slow = 0.5  # without the limit, three or more would overlap
         entry = next(e for e in site.sources() if e["name"] == "sample_generated")
-        entry["settings"] = {"CONCURRENT_REQUESTS_PER_DOMAIN": 2, "DOWNLOAD_DELAY": 0.05}
+        entry["settings"] = {"CONCURRENT_REQUESTS_PER_DOMAIN": 2, "DOWNLOAD_DELAY": 0.15}
         sources = write_sources(tmp_path / "sources.yaml", [entry])
         cluster = cluster_of(sources, workers=2)
         for w in cluster.workers:  # the fixture's workers run without the source's delay
@@ -252,7 +252,8 @@ def test_site_limits_hold_across_workers(tmp_path, cluster_of):
         assert site.max_in_flight == 2
         starts = sorted(t for t, path in site.started if path != "/robots.txt")
         gaps = [b - a for a, b in itertools.pairwise(starts)]
-        assert min(gaps) >= 0.045, min(gaps)
+        # measured where the site sees them: less the scheduling jitter between the two ends
+        assert min(gaps) >= 0.11, min(gaps)
         per_worker = [w.get("pages", 0) for w in cluster.status()["workers"]]
         assert all(p > 0 for p in per_worker), per_worker  # both workers did their share
 
@@ -336,3 +337,85 @@ def test_serializer_round_trips_requests_and_never_unpickles():
     assert back.headers[b"If-None-Match"] == b'"abc"'
     assert back.meta["list_title"] == "政府工作报告"
     assert b"\x80" not in data[:2]  # JSON, not a pickle
+
+
+@pytest.mark.slow
+def test_redis_restarted_mid_run(tmp_path, redis_server, cluster_of):
+    """Redis stopped and started again mid-run. With its append-only file the run completes
+    with every document; restarted empty, the run ends `interrupted`. Workers, writer and the
+    waiting `crawl` reconnect: no traceback loop, and the next run is ok."""
+    from samplesite import SampleSite
+
+    redis_server.stop()
+    redis_server.start(persist=True)
+    with SampleSite(generated=30) as site:
+        site.slow = 0.1
+        entry = next(e for e in site.sources() if e["name"] == "sample_generated")
+        entry["settings"] = {"CONCURRENT_REQUESTS_PER_DOMAIN": 2}
+        sources = write_sources(tmp_path / "sources.yaml", [entry])
+        cluster = cluster_of(sources, workers=1)
+        outcomes = []
+        for persist in (True, False):
+            crawl = subprocess.Popen(
+                [sys.executable, "-m", "govwatch.cli", "--db", str(cluster.db), "--sources",
+                 str(sources), "crawl", "sample_generated", "--redis", cluster.url, "--json"],
+                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            first = len(site.started)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(site.started) < first + 8:
+                time.sleep(0.05)
+            redis_server.stop()
+            if not persist:
+                (tmp_path / "appendonlydir").exists() and shutil.rmtree(tmp_path / "appendonlydir")
+            time.sleep(1.0)
+            redis_server.start(persist=persist)
+            out, err = crawl.communicate(timeout=120)
+            (row,) = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+            outcomes.append(row["outcome"])
+            assert "Traceback" not in err, err
+        assert outcomes == ["ok", "interrupted"], cluster.log_tail()
+        code, (row,) = cluster.crawl("sample_generated")
+        assert code == 0, row
+        with sqlite3.connect(cluster.db) as conn:
+            docs = conn.execute("select count(*) from documents").fetchone()[0]
+            versions = conn.execute("select count(*) from versions").fetchone()[0]
+        assert docs == versions >= 30
+        logs = cluster.log_tail()
+        assert logs.count("Traceback") == 0, logs
+
+
+def test_scheduler_seeds_runs_into_the_cluster(site, tmp_path, cluster_of):
+    """`govwatch schedule --redis`: a source never run is due at once; its run goes through
+    the workers and the writer (the scheduler starts no crawl process of its own)."""
+    entry = {**site.sources()[0], "schedule": {"every": "6h", "jitter": 0}}
+    sources = write_sources(tmp_path / "sources.yaml", [entry])
+    cluster = cluster_of(sources, workers=1)
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "govwatch.cli", "--db", str(cluster.db), "--sources",
+         str(sources), "schedule", "--redis", cluster.url],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        row = None
+        while time.monotonic() < deadline:
+            if cluster.db.exists():
+                with sqlite3.connect(cluster.db) as conn:
+                    conn.row_factory = sqlite3.Row
+                    found = conn.execute("select * from runs where outcome != 'running'").fetchall()
+                if found:
+                    row = dict(found[0])
+                    break
+            time.sleep(0.3)
+        assert row is not None, cluster.log_tail()
+        assert (row["trigger"], row["outcome"]) == ("scheduled", "ok")
+        assert row["new"] > 0
+        assert row["log_path"] is None  # written by the writer, not by a local crawl process
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        _, err = scheduler.communicate(timeout=60)
+    assert scheduler.returncode == 0, err
+    assert "Traceback" not in err

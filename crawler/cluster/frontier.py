@@ -25,9 +25,10 @@ logger = logging.getLogger(__name__)
 
 # pending - 1 for a handled request and its taken entry dropped; at 0 the run's phase moves on
 # (1: listed documents done, re-check what is due; 2: the run is complete). Returns the phase
-# reached, or 0 while requests are pending.
+# reached, 0 while requests are pending, -2 when the request was no longer this worker's (it
+# was given back to the frontier, and whoever handles it there counts it).
 FINISH = """
-if ARGV[2] ~= '' then redis.call('HDEL', KEYS[2], ARGV[2]) end
+if ARGV[2] ~= '' and redis.call('HDEL', KEYS[2], ARGV[2]) == 0 then return -2 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local left = redis.call('HINCRBY', KEYS[1], 'pending', -1)
 if left > 0 then return 0 end
@@ -186,12 +187,15 @@ def worker_rows(server: Any, keys: Keys = KEYS) -> list[dict[str, Any]]:
 
 
 def register_worker(server: Any, worker_id: str, info: dict[str, Any], keys: Keys = KEYS) -> None:
-    server.hset(keys.workers, worker_id, dumps(info))
-    heartbeat(server, worker_id, keys)
+    heartbeat(server, worker_id, info, keys)
 
 
-def heartbeat(server: Any, worker_id: str, keys: Keys = KEYS) -> None:
-    server.set(keys.worker(worker_id, "alive"), 1, ex=DEAD_AFTER)
+def heartbeat(server: Any, worker_id: str, info: dict[str, Any], keys: Keys = KEYS) -> None:
+    """Alive for DEAD_AFTER seconds more; registered again if Redis restarted empty."""
+    pipe = server.pipeline()
+    pipe.hset(keys.workers, worker_id, dumps(info))
+    pipe.set(keys.worker(worker_id, "alive"), 1, ex=DEAD_AFTER)
+    pipe.execute()
 
 
 def unregister_worker(server: Any, worker_id: str, keys: Keys = KEYS) -> None:

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from dataclasses import asdict
@@ -101,6 +102,7 @@ class ClusterSpider(scrapy.Spider):
         self.stopping = False
         self.outage = False
         self.tasks: set[asyncio.Future[None]] = set()
+        self.stopped = threading.Event()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ClusterSpider:
@@ -124,8 +126,12 @@ class ClusterSpider(scrapy.Spider):
         self.extract = ExtractPipeline.from_crawler(self.crawler)
         info = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time(),
                 "concurrency": self.settings.getint("CONCURRENT_REQUESTS")}  # fmt: skip
+        self.info = info
         register_worker(self.server, self.worker_id, info)
         self.loop_task = asyncio.ensure_future(self._loop())
+        # in a thread: a long extraction that holds the reactor never looks like a dead worker
+        self.beating = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+        self.beating.start()
         logger.info("Worker %(id)s takes requests from the frontier", {"id": self.worker_id})
 
     def idle(self, spider: Any = None) -> None:
@@ -134,6 +140,7 @@ class ClusterSpider(scrapy.Spider):
 
     def closed_(self, spider: Any = None, reason: str = "") -> None:
         self.stopping = True
+        self.stopped.set()
         if self.loop_task is not None:
             self.loop_task.cancel()
         if self.extract is not None:
@@ -144,17 +151,22 @@ class ClusterSpider(scrapy.Spider):
             logger.error("Could not hand back taken requests: %(error)s", {"error": exc})
         logger.info("Worker %(id)s stopped (%(reason)s)", {"id": self.worker_id, "reason": reason})
 
+    def _beat(self) -> None:
+        """Heartbeat, and recovery of what dead workers had taken."""
+        while not self.stopped.wait(HEARTBEAT):
+            try:
+                heartbeat(self.server, self.worker_id, self.info)
+                requeue_dead_workers(self.server)
+            except RedisError:  # said by the loop below; the next beat tries again
+                pass
+            except Exception:
+                logger.exception("Heartbeat error")
+
     async def _loop(self) -> None:
-        """Heartbeat, recovery of dead workers' requests, start tokens, and a nudge to the engine
-        so that requests other workers add are taken without waiting for Scrapy's 5 s tick."""
-        last_beat = 0.0
+        """Start tokens, and a nudge to the engine so that requests other workers add are taken
+        without waiting for Scrapy's 5 s tick."""
         while not self.stopping:
             try:
-                now = time.monotonic()
-                if now - last_beat >= HEARTBEAT:
-                    heartbeat(self.server, self.worker_id)
-                    requeue_dead_workers(self.server)
-                    last_beat = now
                 self._take_starts()
                 if self.outage:
                     logger.info("Redis reachable again")

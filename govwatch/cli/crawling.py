@@ -108,6 +108,9 @@ def _cluster_crawl(
         )
     except ClusterError as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("interrupted: the runs are closed as interrupted", err=True)
+        sys.exit(130)
     progress.finish(rows)
     if as_json:
         jsonl(rows)
