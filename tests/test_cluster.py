@@ -321,6 +321,7 @@ def test_cluster_commands_say_one_line_when_something_is_missing(tmp_path, site,
 
 def test_serializer_round_trips_requests_and_never_unpickles():
     import scrapy
+    from scrapy.utils.request import request_from_dict
 
     from crawler.cluster import serial
 
@@ -332,7 +333,7 @@ def test_serializer_round_trips_requests_and_never_unpickles():
         method="POST",
     )
     data = serial.dumps(request.to_dict())
-    back = scrapy.Request.from_dict(serial.loads(data))
+    back = request_from_dict(serial.loads(data))
     assert (back.url, back.body, back.method) == (request.url, b"\x00\xff", "POST")
     assert back.headers[b"If-None-Match"] == b'"abc"'
     assert back.meta["list_title"] == "政府工作报告"
