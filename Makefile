@@ -49,13 +49,14 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: install
+bench: install redis
 	$(BIN)/python bench/crawl_bench.py
 	$(BIN)/python bench/mutation_bench.py
 	$(BIN)/python bench/extract_bench.py
 	$(BIN)/python bench/web_bench.py
 	$(BIN)/python bench/fuzz_bench.py
 	$(BIN)/python bench/revisit_bench.py
+	$(BIN)/python bench/cluster_bench.py
 
 clean:
 	rm -rf $(VENV) data/demo.db data/demo.db-* data/demo-sources.yaml

@@ -24,7 +24,14 @@ ALLOWED: dict[str, set[str]] = {
     "spiders": {"crawler", "storage", "pipelines.text"},
     "pipelines": {"crawler", "storage", "pipelines.text"},
     "samplesite": {"pipelines.text"},
-    "scheduler": {"crawler", "storage", "govwatch.runner", "govwatch.schedules"},
+    # how runs are carried out: child crawls here, or seeded into the cluster
+    "scheduler": {
+        "crawler",
+        "storage",
+        "govwatch.runner",
+        "govwatch.cluster",
+        "govwatch.schedules",
+    },
     "govwatch": {*PACKAGES, "scheduler"},
 }
 

@@ -51,7 +51,7 @@ def worker(redis_url: str, concurrency: int, log_file: str | None, overrides: tu
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
-    from crawler.cluster.worker import ClusterSpider, worker_settings
+    from govwatch.worker import ClusterSpider, worker_settings
 
     _connect(redis_url)
     import os
@@ -82,7 +82,7 @@ def writer(obj: Context, redis_url: str, base_url: str | None) -> None:
     import logging
 
     from crawler.cluster import redacted
-    from govwatch.cluster import Writer
+    from govwatch.writer import Writer
     from storage import StoreError
 
     logging.basicConfig(

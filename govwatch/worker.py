@@ -38,7 +38,6 @@ from crawler.cluster.frontier import (
 from crawler.cluster.state import RedisRunState
 from crawler.items import DocumentItem, ErrorItem
 from crawler.sources import SourceError, parse_source
-from crawler.urls import canonical
 from spiders.loader import spider_class
 
 if TYPE_CHECKING:
@@ -61,7 +60,7 @@ def worker_settings(redis_url: str, concurrency: int) -> dict[str, Any]:
     middlewares["crawler.politeness.HostLimitsMiddleware"] = None
     middlewares["crawler.cluster.limits.ClusterHostLimitsMiddleware"] = 1000
     middlewares["crawler.middlewares.KnownDocumentsMiddleware"] = None
-    middlewares["crawler.cluster.worker.ClusterKnownDocumentsMiddleware"] = 560
+    middlewares["crawler.cluster.known.ClusterKnownDocumentsMiddleware"] = 560
     return {
         "REDIS_URL": redis_url,
         "SCHEDULER": "crawler.cluster.frontier.ClusterScheduler",
@@ -401,37 +400,3 @@ def _document_payload(item: DocumentItem) -> dict[str, Any]:
     for heavy in ("html", "body", "attachments"):
         data.pop(heavy, None)
     return data
-
-
-class ClusterKnownDocumentsMiddleware:
-    """Conditional requests in a worker: the writer put each known document's validators and
-    body hash in the run's ``known`` hash; a document request carries them, and its URL is
-    noted as requested (what is due and was not requested is re-checked at the end)."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ClusterKnownDocumentsMiddleware:
-        return cls(crawler)
-
-    def process_request(self, request: scrapy.Request, spider: Any = None) -> None:
-        run = request.meta.get("gw_run")
-        if request.meta.get("page_kind") != "document" or run is None:
-            return
-        server = self.crawler.spider.server
-        url = canonical(request.url)
-        pipe = server.pipeline()
-        pipe.sadd(KEYS.run(run, "requested"), url)
-        pipe.hget(KEYS.run(run, "known"), url)
-        _, raw = pipe.execute()
-        if raw is None:
-            return
-        state = loads(raw)
-        if state.get("status") == "removed":
-            return  # a removed document is fetched whole: its return is news
-        if state.get("etag"):
-            request.headers.setdefault(b"If-None-Match", state["etag"])
-        if state.get("last_modified"):
-            request.headers.setdefault(b"If-Modified-Since", state["last_modified"])
-        request.meta["known_body_hash"] = state.get("body_hash")
