@@ -114,11 +114,14 @@ def connect(url: str, *, check: bool = True) -> Any:
         )
     except ValueError as exc:
         raise ClusterError(f"bad Redis URL {url!r}: {exc}") from None
-    if check:
+    if check:  # at start: fail at once with one line, no retries
+        probe = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
         try:
-            client.ping()
+            probe.ping()
         except redis.RedisError as exc:
             raise ClusterError(f"Redis at {redacted(url)} cannot be reached: {exc}") from None
+        finally:
+            probe.close()
     return client
 
 
