@@ -75,6 +75,7 @@ def worker_settings(redis_url: str, concurrency: int) -> dict[str, Any]:
         "ITEM_PIPELINES": {},  # the spider hands items over itself, in order (see above)
         "EXTENSIONS": {**base.EXTENSIONS, "govwatch.notify.NotifyExtension": None},
         "EXTRACT_WORKERS": 0,  # a worker is one process; run as many workers as cores
+        "ROBOTSTXT_MAX_AGE": 86400.0,  # seconds a worker keeps a site's robots.txt
         "LOG_LEVEL": "INFO",
     }
 
@@ -164,7 +165,11 @@ class ClusterSpider(scrapy.Spider):
     async def _loop(self) -> None:
         """Start tokens, and a nudge to the engine so that requests other workers add are taken
         without waiting for Scrapy's 5 s tick."""
+        robots_read = time.monotonic()
         while not self.stopping:
+            if time.monotonic() - robots_read > self.settings.getfloat("ROBOTSTXT_MAX_AGE"):
+                self._forget_robots()
+                robots_read = time.monotonic()
             try:
                 self._take_starts()
                 if self.outage:
@@ -180,6 +185,16 @@ class ClusterSpider(scrapy.Spider):
             if slot is not None and not self.crawler.engine.needs_backout():
                 slot.nextcall.schedule()
             await asyncio.sleep(0.2)
+
+    def _forget_robots(self) -> None:
+        """RFC 9309 2.4: a cached robots.txt is not used for more than 24 hours. A local crawl
+        reads it each run; a worker runs for weeks, so it reads it again once a day."""
+        from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+
+        for mw in self.crawler.engine.downloader.middleware.middlewares:
+            if isinstance(mw, RobotsTxtMiddleware) and hasattr(mw, "_parsers"):
+                mw._parsers.clear()
+                logger.info("robots.txt files will be read again")
 
     # -- runs ---------------------------------------------------------------------------------
 
