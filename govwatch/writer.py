@@ -45,6 +45,7 @@ logger = logging.getLogger("govwatch.writer")
 
 WRITER_TTL = 10  # seconds: `crawl --redis` refuses to wait for a writer gone this long
 PROGRESS_EVERY = 2.0
+BATCH = 50  # messages written in one transaction at most
 KEEP_ERRORS_DAYS = 90
 RUN_KEY_PARTS = ("seen", "known", "due", "requested", "written", "blocked", "hosts")
 DOC_FIELDS = {f for f in DocumentItem.__dataclass_fields__}
@@ -77,22 +78,21 @@ class Writer:
         self.base_url = base_url
         self.notify = notify
         self.open: dict[int, OpenRun] = {}
-        self.stores: dict[str, VersionStore] = {}
+        self.store: VersionStore | None = None  # one connection: one transaction at a time
+        self.keys: dict[str, Any] = {}  # sentence keys (normalisers) of the sources
+        self.ops: list[tuple[str, tuple[Any, ...]]] = []  # Redis writes due after the commit
+        self.written: set[tuple[int, str]] = set()  # documents written in the open batch
         self.outage = False
 
     # -- the loop -----------------------------------------------------------------------------
 
     def serve(self, stop: threading.Event) -> None:
-        with VersionStore(self.db_path):
-            pass  # the schema exists (migrated) before the first message
+        self.store = VersionStore(self.db_path)  # the schema is migrated before any message
         self._recover()
         last = 0.0
         while not stop.is_set():
             try:
-                data = self.server.blmove(KEYS.inbox, KEYS.writing, 1, "LEFT", "RIGHT")
-                if data is not None:
-                    self.handle(serial.loads(data))
-                    self.server.lrem(KEYS.writing, 1, data)
+                self._write_all(self._take())
                 if time.monotonic() - last >= PROGRESS_EVERY:
                     self._tick()
                     last = time.monotonic()
@@ -104,11 +104,75 @@ class Writer:
                     logger.error("Redis unreachable (%(error)s); retrying", {"error": exc})
                 self.outage = True
                 stop.wait(1.0)
-        self._flush_all()
-        for store in self.stores.values():
-            store.close()
+        with contextlib.suppress(RedisError):
+            self._flush_all()
+        self.store.close()
         with contextlib.suppress(RedisError):
             self.server.delete(KEYS.writer)
+
+    def _take(self) -> list[bytes]:
+        """The next messages, up to BATCH, each moved to the writing list (waits up to 1 s for
+        the first, not at all for the others)."""
+        first = self.server.blmove(KEYS.inbox, KEYS.writing, 1, "LEFT", "RIGHT")
+        if first is None:
+            return []
+        taken = [first]
+        while len(taken) < BATCH:
+            more = self.server.lmove(KEYS.inbox, KEYS.writing, "LEFT", "RIGHT")
+            if more is None:
+                break
+            taken.append(more)
+        return taken
+
+    def _write_all(self, raw: list[bytes]) -> None:
+        """Documents and errors in one transaction, each message of a run's life (start, end,
+        cancel) alone; each message leaves the writing list once its writes are committed."""
+        group: list[tuple[bytes, dict[str, Any]]] = []
+        for data in raw:
+            try:
+                msg = serial.loads(data)
+            except ValueError:
+                logger.error("Malformed message dropped: %(data)r", {"data": data[:200]})
+                self.server.lrem(KEYS.writing, 1, data)
+                continue
+            if msg.get("op") in ("document", "error"):
+                group.append((data, msg))
+                continue
+            self._write_group(group)
+            group = []
+            self.handle(msg)
+            self._apply_ops()
+            self.server.lrem(KEYS.writing, 1, data)
+        self._write_group(group)
+
+    def _write_group(self, group: list[tuple[bytes, dict[str, Any]]]) -> None:
+        if not group:
+            return
+        try:
+            with self.store.batch():
+                for _data, msg in group:
+                    self.handle(msg)
+        except StoreError as exc:  # no lock or no commit: none of them is written
+            logger.error("%(n)d message(s) not written: %(error)s", {"n": len(group), "error": exc})
+            self.ops.clear()
+            for _data, msg in group:
+                self._failed(msg)
+        self.written.clear()
+        self._apply_ops()
+        pipe = self.server.pipeline()
+        for data, _msg in group:
+            pipe.lrem(KEYS.writing, 1, data)
+        pipe.execute()
+
+    def _apply_ops(self) -> None:
+        """The Redis side of what was just committed: documents marked written, counts."""
+        if not self.ops:
+            return
+        pipe = self.server.pipeline()
+        for name, args in self.ops:
+            getattr(pipe, name)(*args)
+        self.ops.clear()
+        pipe.execute()
 
     def _recover(self) -> None:
         """A message the last writer was writing when it stopped is written first."""
@@ -162,14 +226,12 @@ class Writer:
     # -- runs ---------------------------------------------------------------------------------
 
     def _store(self, source: Source) -> VersionStore:
-        store = self.stores.get(source.name)
-        if store is None:
-            store = self.stores[source.name] = VersionStore(
-                self.db_path,
-                sentence_key=normalizer(source.ignore),
-                revisit=source.revisit,
-            )
-        return store
+        """The store, set for ``source``: its ignore rules and revisit interval."""
+        if source.name not in self.keys:
+            self.keys[source.name] = normalizer(source.ignore)
+        self.store.sentence_key = self.keys[source.name]
+        self.store.revisit = source.revisit
+        return self.store
 
     def _start(self, msg: dict[str, Any]) -> None:
         reply = msg.get("reply")
@@ -256,13 +318,14 @@ class Writer:
         run = self._run(int(msg["run"]))
         if run is None:
             return
-        store = run.store
+        store = self._store(run.source)
         if msg["op"] == "document":
             fields = {k: v for k, v in msg.items() if k in DOC_FIELDS}
             item = DocumentItem(**{"html": "", "encoding": "", **fields})
             written = KEYS.run(run.run_id, "written")
-            if self.server.sismember(written, item.url):
+            if (run.run_id, item.url) in self.written or self.server.sismember(written, item.url):
                 return  # taken again after a worker died: written and counted once
+            self.written.add((run.run_id, item.url))
             change = record_item(store, item, run.run_id)
             self._count(run, change, item.url, written=(written, item.url))
             return
@@ -277,14 +340,11 @@ class Writer:
     def _count(
         self, run: OpenRun, change: Any, url: str, written: tuple[str, str] | None = None
     ) -> None:
-        pipe = self.server.pipeline()  # one MULTI: the document is marked written and counted
-        if written:
-            pipe.sadd(*written)
-            pipe.expire(written[0], RUN_TTL)
+        if written:  # marked written and counted once committed
+            self.ops += [("sadd", written), ("expire", (written[0], RUN_TTL))]
         if change.kind in COUNTED:
-            pipe.hincrby(KEYS.run(run.run_id), COUNTED[change.kind], 1)
+            self.ops.append(("hincrby", (KEYS.run(run.run_id), COUNTED[change.kind], 1)))
             run.dirty = True
-        pipe.execute()
         if change.kind == "suspect":
             self._error(run, url, "suspect", change.summary, count=False)
         else:
@@ -295,10 +355,11 @@ class Writer:
             url=url, kind=kind, message=message, run_id=run.run_id, source=run.source.name
         )
         if count:
-            self.server.hincrby(KEYS.run(run.run_id), "errors", 1)
+            self.ops.append(("hincrby", (KEYS.run(run.run_id), "errors", 1)))
             run.dirty = True
 
     def _run_counts(self, run: OpenRun) -> dict[str, int]:
+        self._apply_ops()
         names = [*COUNTED.values(), "errors", "pages", "not_modified", "offsite"]
         values = self.server.hmget(KEYS.run(run.run_id), names)
         return {name: int(v or 0) for name, v in zip(names, values, strict=True)}

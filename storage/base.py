@@ -35,6 +35,7 @@ class Connection:
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 60.0) -> None:
         self.path = Path(path)
+        self._batching = False
         try:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,8 +60,28 @@ class Connection:
         self.close()
 
     @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many writes in one transaction (one commit, one lock): each write inside is a
+        savepoint, so one that fails is undone alone and the others are kept. A process killed
+        before the end leaves none of them, never part of one."""
+        if self._batching:
+            yield
+            return
+        with self._write():
+            self._batching = True
+            try:
+                yield
+            finally:
+                self._batching = False
+
+    @contextlib.contextmanager
     def _write(self) -> Iterator[Database]:
-        """One write transaction that takes the write lock before it reads."""
+        """One write transaction that takes the write lock before it reads (inside a batch:
+        a savepoint of the batch's transaction)."""
+        if self._batching:
+            with self.db.atomic():  # sqlite-utils: a savepoint when a transaction is open
+                yield self.db
+            return
         try:
             self.db.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
