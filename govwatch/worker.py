@@ -20,7 +20,6 @@ import time
 import uuid
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 import scrapy
 from redis.exceptions import RedisError
@@ -61,6 +60,7 @@ def worker_settings(redis_url: str, concurrency: int) -> dict[str, Any]:
     middlewares["crawler.cluster.limits.ClusterHostLimitsMiddleware"] = 1000
     middlewares["crawler.middlewares.KnownDocumentsMiddleware"] = None
     middlewares["crawler.cluster.known.ClusterKnownDocumentsMiddleware"] = 560
+    middlewares["crawler.cluster.known.ClusterResponseCounter"] = 950
     return {
         "REDIS_URL": redis_url,
         "SCHEDULER": "crawler.cluster.frontier.ClusterScheduler",
@@ -331,18 +331,11 @@ class ClusterSpider(scrapy.Spider):
         self._bump("pages")
 
     def _count_result(self, run_id: int, result: Any) -> None:
-        """The run's page counts, as a local crawl's stats give them."""
+        """Requests that never left: counted as a local crawl's stats count them (the pages
+        received are counted by crawler.cluster.known.ClusterResponseCounter)."""
         from crawler.politeness import OffsiteRequest
 
-        if isinstance(result, scrapy.http.Response):
-            key = KEYS.run(run_id)
-            pages = 1
-            if self.settings.getbool("ROBOTSTXT_OBEY"):  # a local run reads it once a host
-                pages += self.server.sadd(KEYS.run(run_id, "hosts"), urlparse(result.url).netloc)
-            self.server.hincrby(key, "pages", pages)
-            if result.status == 304:
-                self.server.hincrby(key, "not_modified", 1)
-        elif result.check(OffsiteRequest):
+        if not isinstance(result, scrapy.http.Response) and result.check(OffsiteRequest):
             self.server.hincrby(KEYS.run(run_id), "offsite", 1)
 
     def _crawl(self, request: scrapy.Request, run_id: int) -> None:

@@ -4,6 +4,7 @@ the database; a worker has none)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from crawler.cluster import KEYS, loads
 from crawler.urls import canonical
@@ -45,3 +46,34 @@ class ClusterKnownDocumentsMiddleware:
         if state.get("last_modified"):
             request.headers.setdefault(b"If-Modified-Since", state["last_modified"])
         request.meta["known_body_hash"] = state.get("body_hash")
+
+
+class ClusterResponseCounter:
+    """Every response a run's requests received (redirects, retried errors, 304s), counted in
+    the run as a local crawl's ``response_received_count`` is; each host's robots.txt once a
+    run, as a local crawl reads it. Placed before the redirect and retry middlewares see the
+    response."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.robots = crawler.settings.getbool("ROBOTSTXT_OBEY")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ClusterResponseCounter:
+        return cls(crawler)
+
+    def process_response(self, request: scrapy.Request, response: Any, spider: Any = None) -> Any:
+        run = request.meta.get("gw_run")
+        if run is None:
+            return response
+        server = self.crawler.spider.server
+        key = KEYS.run(run)
+        pages = 1
+        if self.robots:
+            pages += server.sadd(KEYS.run(run, "hosts"), urlparse(response.url).netloc)
+        pipe = server.pipeline()
+        pipe.hincrby(key, "pages", pages)
+        if response.status == 304:
+            pipe.hincrby(key, "not_modified", 1)
+        pipe.execute()
+        return response
