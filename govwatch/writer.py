@@ -175,7 +175,13 @@ class Writer:
         pipe.execute()
 
     def _recover(self) -> None:
-        """A message the last writer was writing when it stopped is written first."""
+        """Runs still open in Redis are this writer's now; other runs left `running` by a
+        process that is gone are interrupted; a message the last writer was writing when it
+        stopped is written first."""
+        for row in self.store.db["runs"].rows_where("outcome = 'running'"):
+            if self.server.sismember(KEYS.runs, row["id"]):
+                self.store.update_run(row["id"], pid=os.getpid())
+        self.store.reap_stale_runs()
         moved = 0
         while self.server.lmove(KEYS.writing, KEYS.inbox, "RIGHT", "LEFT") is not None:
             moved += 1
@@ -187,7 +193,7 @@ class Writer:
         self.server.set(KEYS.writer, dumps({"pid": os.getpid()}), ex=WRITER_TTL)
         self._flush_all()
         for run_id in list(self.open):
-            if not self.server.exists(KEYS.run(run_id)):  # Redis lost the run (restarted empty)
+            if not self.server.sismember(KEYS.runs, run_id):  # Redis lost it (restarted empty)
                 logger.error("Run %(run)s is gone from Redis: interrupted", {"run": run_id})
                 self._close(run_id, "interrupted", "redis")
 
@@ -398,7 +404,8 @@ class Writer:
         if run is None:
             return
         store = run.store
-        store.finish_run(run_id, outcome, finish_reason=reason, **self._run_counts(run))
+        counts = self._run_counts(run) if reason != "redis" else {}  # lost: keep the last row's
+        store.finish_run(run_id, outcome, finish_reason=reason, **counts)
         store.release_source_lock(run.source.name, run_id)
         pipe = self.server.pipeline()
         pipe.srem(KEYS.runs, run_id)

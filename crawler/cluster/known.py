@@ -64,7 +64,7 @@ class ClusterResponseCounter:
 
     def process_response(self, request: scrapy.Request, response: Any, spider: Any = None) -> Any:
         run = request.meta.get("gw_run")
-        if run is None:
+        if run is None or not self.crawler.spider.run_active(run):
             return response
         server = self.crawler.spider.server
         key = KEYS.run(run)
