@@ -38,6 +38,7 @@ from crawler.sources import Rule, load_rules
 from storage import VersionStore
 
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Self
 
     from scrapy.crawler import Crawler
@@ -303,30 +304,43 @@ class NotifyExtension:
         if run_id is None or source is None:
             return
         try:
-            rules = load_rules(s.get("SOURCES_FILE"), source.name)
             store = VersionStore(s.get("VERSIONS_DB_PATH"))
-            try:
-                if rules:
-                    queue_health(
-                        store,
-                        run_id=run_id,
-                        source=source.name,
-                        source_title=source.title,
-                        rules=rules,
-                        base_url=s.get("NOTIFY_BASE_URL"),
-                    )
-                if rules or store.unsent_notifications(source.name, 1):
-                    notify_run(
-                        store,
-                        run_id=run_id,
-                        source=source.name,
-                        source_title=source.title,
-                        rules=rules,
-                        base_url=s.get("NOTIFY_BASE_URL"),
-                        retries=s.getint("NOTIFY_RETRIES"),
-                        pause=s.getfloat("NOTIFY_RETRY_PAUSE"),
-                    )
-            finally:
-                store.close()
         except Exception:  # a notification problem never fails the crawl
             logger.exception("Notifications of run %(run)s failed", {"run": run_id})
+            return
+        try:
+            after_run(
+                store,
+                s.get("SOURCES_FILE"),
+                source,
+                run_id,
+                base_url=s.get("NOTIFY_BASE_URL"),
+                retries=s.getint("NOTIFY_RETRIES"),
+                pause=s.getfloat("NOTIFY_RETRY_PAUSE"),
+            )
+        finally:
+            store.close()
+
+
+def after_run(
+    store: VersionStore,
+    sources_path: str | Path,
+    source: Any,
+    run_id: int,
+    *,
+    base_url: str | None,
+    retries: int = 3,
+    pause: float = 1.0,
+) -> None:
+    """A run's digests and health alerts, by the rules of ``sources_path`` (the crawl's own
+    extension and the cluster's writer both call this); a failure is logged, never raised."""
+    try:
+        rules = load_rules(sources_path, source.name)
+        common = {"run_id": run_id, "source": source.name, "source_title": source.title,
+                  "rules": rules, "base_url": base_url}  # fmt: skip
+        if rules:
+            queue_health(store, **common)
+        if rules or store.unsent_notifications(source.name, 1):
+            notify_run(store, **common, retries=retries, pause=pause)
+    except Exception:  # a notification problem never fails the crawl
+        logger.exception("Notifications of run %(run)s failed", {"run": run_id})

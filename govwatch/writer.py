@@ -421,20 +421,9 @@ class Writer:
         self._publish(store, run_id)
 
     def _notify(self, run: OpenRun) -> None:
-        from crawler.sources import load_rules
-        from govwatch.notify import notify_run, queue_health
+        from govwatch.notify import after_run
 
-        try:
-            rules = load_rules(self.sources_path, run.source.name)
-            common = {"run_id": run.run_id, "source": run.source.name,
-                      "source_title": run.source.title, "rules": rules,
-                      "base_url": self.base_url}  # fmt: skip
-            if rules:
-                queue_health(run.store, **common)
-            if rules or run.store.unsent_notifications(run.source.name, 1):
-                notify_run(run.store, **common, retries=3, pause=1.0)
-        except Exception:  # a notification problem never fails the run
-            logger.exception("Notifications of run %(run)s failed", {"run": run.run_id})
+        after_run(run.store, self.sources_path, run.source, run.run_id, base_url=self.base_url)
 
     def _publish(self, store: VersionStore, run_id: int, progress: bool = False) -> None:
         """The run row, for `crawl --redis` on any machine: progress, then the final row."""

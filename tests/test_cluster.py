@@ -221,8 +221,12 @@ def test_cluster_run_gives_the_same_results_as_a_local_crawl(site, tmp_path, clu
 
 def test_cluster_runs_every_source_of_one_command_and_fails_loudly(site, tmp_path, cluster_of):
     """Several sources in one `crawl --redis`, across workers; a dead list page fails its run
-    (exit 1), as it does locally."""
+    (exit 1), as it does locally; the writer sends the digests."""
+    from tests.test_notify import Receiver
+
+    hook = Receiver()
     entries = site.sources()
+    entries[0]["notify"] = [{"urls": [hook.url], "kinds": ["new"], "baseline": "notify"}]
     broken = {**entries[0], "name": "dead_list", "start_urls": [f"{site.base_url}/nothing/"]}
     sources = write_sources(tmp_path / "sources.yaml", [*entries[:3], broken])
     cluster = cluster_of(sources, workers=2)
@@ -236,6 +240,9 @@ def test_cluster_runs_every_source_of_one_command_and_fails_loudly(site, tmp_pat
     status = cluster.status()
     assert (status["runs"], status["frontier"], status["inbox"]) == ([], 0, 0)
     assert sum(w.get("pages", 0) for w in status["workers"]) >= sum(r["pages"] for r in rows) - 4
+    hook.stop()
+    (digest,) = hook.delivered
+    assert "2018年太仓市人民政府工作报告" in digest["message"]
 
 
 def test_site_limits_hold_across_workers(tmp_path, cluster_of):

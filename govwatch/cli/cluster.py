@@ -90,8 +90,10 @@ def writer(obj: Context, redis_url: str, base_url: str | None) -> None:
     )
     obj.sources()  # a bad sources file: one line now
     _connect(redis_url)
+    from crawler.settings import NOTIFY_BASE_URL
+
     try:
-        w = Writer(obj.db_path, obj.sources_path, redis_url, base_url=base_url)
+        w = Writer(obj.db_path, obj.sources_path, redis_url, base_url=base_url or NOTIFY_BASE_URL)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     stop = threading.Event()
