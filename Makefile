@@ -57,6 +57,7 @@ bench: install redis
 	$(BIN)/python bench/fuzz_bench.py
 	$(BIN)/python bench/revisit_bench.py
 	$(BIN)/python bench/cluster_bench.py
+	$(BIN)/python bench/store_bench.py
 
 clean:
 	rm -rf $(VENV) data/demo.db data/demo.db-* data/demo-sources.yaml
