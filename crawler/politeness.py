@@ -43,6 +43,14 @@ DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
 MAX_CRAWL_DELAY = 60.0  # a larger Crawl-delay is held at this (one request a minute)
 
 
+def crawl_delay(robotparser: Any, user_agent: str) -> float | None:
+    """The robots.txt ``Crawl-delay`` for ``user_agent`` (Scrapy's Protego parser), at most
+    MAX_CRAWL_DELAY; None when there is none."""
+    protego = getattr(robotparser, "rp", None)
+    delay = protego.crawl_delay(user_agent) if hasattr(protego, "crawl_delay") else None
+    return min(float(delay), MAX_CRAWL_DELAY) if delay else None
+
+
 class OffsiteRequest(IgnoreRequest):
     """A request outside the source's hosts, or not http(s): skipped and counted."""
 
@@ -138,13 +146,10 @@ class HostLimitsMiddleware:
         return self.hosts[name]
 
     def robots_parsed(self, robotparser: Any, request: Request) -> None:
-        protego = getattr(robotparser, "rp", None)
-        delay = None
-        if protego is not None and hasattr(protego, "crawl_delay"):
-            delay = protego.crawl_delay(self.user_agent)
+        delay = crawl_delay(robotparser, self.user_agent)
         if delay:
             host = self._host(request)
-            host.crawl_delay = min(float(delay), MAX_CRAWL_DELAY)
+            host.crawl_delay = delay
             logger.info(
                 "Crawl-delay %(delay)s s for %(host)s (robots.txt)",
                 {"delay": host.crawl_delay, "host": urlparse(request.url).netloc},

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
-from crawler.cluster import KEYS, ClusterError, connect, dumps, loads
+from crawler.cluster import KEYS, ClusterError, Outage, connect, dumps, loads
 from crawler.cluster.frontier import worker_rows
 
 if TYPE_CHECKING:
@@ -69,10 +69,14 @@ def cluster_crawls(
     started = {name: (start_run(server, name, trigger), time.monotonic()) for name in names}
     rows: dict[int, dict[str, Any]] = {}
     cancelled: set[int] = set()
-    outage = False
+    outage = Outage(logger)
     try:
         while not stop.is_set():
-            outage = _wait_step(server, started, rows, cancelled, timeout, timeouts, outage)
+            try:  # Redis restarting: the runs go on, or end interrupted
+                _poll_rows(server, started, rows, cancelled, timeout, timeouts)
+                outage.ok()
+            except RedisError as exc:
+                outage.failed(exc)
             if on_progress:
                 on_progress([_full(r) for r in rows.values()])
             done = all(r["outcome"] != "running" for r in rows.values())
@@ -85,25 +89,6 @@ def cluster_crawls(
         _interrupt(server, started, rows, poll)
         raise
     return [_full(rows[run_id]) for run_id, _ in started.values()]
-
-
-def _wait_step(
-    server: Any,
-    started: dict[str, tuple[int, float]],
-    rows: dict[int, dict[str, Any]],
-    cancelled: set[int],
-    timeout: float | None,
-    timeouts: dict[str, float | None] | None,
-    outage: bool,
-) -> bool:
-    """One look at the runs; whether Redis is unreachable (said once per outage)."""
-    try:
-        _poll_rows(server, started, rows, cancelled, timeout, timeouts)
-    except RedisError as exc:  # Redis restarting: the runs go on or end interrupted
-        if not outage:
-            logger.warning("Redis unreachable (%(error)s); waiting", {"error": exc})
-        return True
-    return False
 
 
 def _poll_rows(

@@ -26,7 +26,16 @@ from redis.exceptions import RedisError
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
-from crawler.cluster import HEARTBEAT, KEYS, RUN_TTL, WORKER_SPIDER, connect, loads, serial
+from crawler.cluster import (
+    HEARTBEAT,
+    KEYS,
+    RUN_TTL,
+    WORKER_SPIDER,
+    Outage,
+    connect,
+    loads,
+    serial,
+)
 from crawler.cluster.frontier import (
     finish_script,
     heartbeat,
@@ -100,7 +109,7 @@ class ClusterSpider(scrapy.Spider):
         self.server: Any = None
         self.loop_task: Any = None
         self.stopping = False
-        self.outage = False
+        self.outage = Outage(logger)
         self.tasks: set[asyncio.Future[None]] = set()
         self.stopped = threading.Event()
 
@@ -172,13 +181,9 @@ class ClusterSpider(scrapy.Spider):
                 robots_read = time.monotonic()
             try:
                 self._take_starts()
-                if self.outage:
-                    logger.info("Redis reachable again")
-                self.outage = False
+                self.outage.ok()
             except RedisError as exc:
-                if not self.outage:
-                    logger.error("Redis unreachable (%(error)s); retrying", {"error": exc})
-                self.outage = True
+                self.outage.failed(exc)
             except Exception:  # never a dead loop without a word
                 logger.exception("Worker loop error")
             slot = getattr(self.crawler.engine, "_slot", None)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from redis.exceptions import RedisError
 
-from crawler.cluster import KEYS, RUN_TTL, connect, dumps, loads, serial
+from crawler.cluster import KEYS, RUN_TTL, Outage, connect, dumps, loads, serial
 from crawler.cluster.state import read_snapshot
 from crawler.items import DocumentItem, ErrorItem
 from crawler.sources import SourceError, load_sources
@@ -82,7 +82,7 @@ class Writer:
         self.keys: dict[str, Any] = {}  # sentence keys (normalisers) of the sources
         self.ops: list[tuple[str, tuple[Any, ...]]] = []  # Redis writes due after the commit
         self.written: set[tuple[int, str]] = set()  # documents written in the open batch
-        self.outage = False
+        self.outage = Outage(logger)
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -96,13 +96,9 @@ class Writer:
                 if time.monotonic() - last >= PROGRESS_EVERY:
                     self._tick()
                     last = time.monotonic()
-                if self.outage:
-                    logger.info("Redis reachable again")
-                self.outage = False
+                self.outage.ok()
             except RedisError as exc:
-                if not self.outage:
-                    logger.error("Redis unreachable (%(error)s); retrying", {"error": exc})
-                self.outage = True
+                self.outage.failed(exc)
                 stop.wait(1.0)
         with contextlib.suppress(RedisError):
             self._flush_all()

@@ -45,6 +45,24 @@ class ClusterError(Exception):
     """Redis cannot be reached or answers wrongly: one line for the user."""
 
 
+class Outage:
+    """Says once per outage that Redis is unreachable, and once that it is back: a process
+    that retries never fills its log with the same traceback."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self.log, self.down = log, False
+
+    def failed(self, exc: Exception) -> None:
+        if not self.down:
+            self.log.error("Redis unreachable (%(error)s); retrying", {"error": exc})
+        self.down = True
+
+    def ok(self) -> None:
+        if self.down:
+            self.log.info("Redis reachable again")
+        self.down = False
+
+
 @dataclass(frozen=True)
 class Keys:
     prefix: str = "govwatch"

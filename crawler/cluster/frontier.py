@@ -13,7 +13,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import FifoQueue
 from scrapy_redis.scheduler import Scheduler
 
-from crawler.cluster import DEAD_AFTER, KEYS, RUN_TTL, Keys, dumps, loads, serial
+from crawler.cluster import DEAD_AFTER, KEYS, RUN_TTL, Keys, Outage, dumps, loads, serial
 
 if TYPE_CHECKING:
     from typing import Self
@@ -77,7 +77,7 @@ class ClusterScheduler(Scheduler):
         )
         instance.stats = crawler.stats
         instance.crawler = crawler
-        instance.outage = False
+        instance.outage = Outage(logger)
         return instance
 
     @property
@@ -88,7 +88,7 @@ class ClusterScheduler(Scheduler):
         try:
             return self._enqueue(request)
         except RedisError as exc:
-            self._outage(exc)
+            self.outage.failed(exc)
             return False
 
     def _enqueue(self, request: Request) -> bool:
@@ -112,7 +112,7 @@ class ClusterScheduler(Scheduler):
             for _ in range(100):  # bounded: skip requests of runs that have ended
                 data = self.server.rpop(self.queue.key)
                 if data is None:
-                    self.outage = False
+                    self.outage.ok()
                     return None
                 request = self.queue._decode_request(data)
                 run, token = request.meta.get("gw_run"), request.meta.get("gw_token")
@@ -121,23 +121,18 @@ class ClusterScheduler(Scheduler):
                     continue
                 self.server.hset(self.keys.worker(self.worker.worker_id, "taken"), token, data)
                 self.stats.inc_value("scheduler/dequeued/redis")
-                self.outage = False
+                self.outage.ok()
                 return request
         except RedisError as exc:
-            self._outage(exc)
+            self.outage.failed(exc)
         return None
 
     def has_pending_requests(self) -> bool:
         try:
             return len(self) > 0
         except RedisError as exc:
-            self._outage(exc)
+            self.outage.failed(exc)
             return False
-
-    def _outage(self, exc: Exception) -> None:
-        if not self.outage:
-            logger.error("Redis unreachable (%(error)s); retrying", {"error": exc})
-        self.outage = True
 
 
 def requeue_dead_workers(server: Any, keys: Keys = KEYS) -> int:

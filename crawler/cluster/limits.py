@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 from scrapy import signals
 
 from crawler.cluster import KEYS, connect
-from crawler.politeness import MAX_CRAWL_DELAY
+from crawler.politeness import crawl_delay
 
 if TYPE_CHECKING:
     from typing import Self
@@ -72,10 +72,9 @@ class ClusterHostLimitsMiddleware:
         return cls(crawler)
 
     def robots_parsed(self, robotparser: Any, request: Request) -> None:
-        protego = getattr(robotparser, "rp", None)
-        delay = protego.crawl_delay(self.user_agent) if hasattr(protego, "crawl_delay") else None
+        delay = crawl_delay(robotparser, self.user_agent)
         if delay:
-            self.crawl_delays[urlparse(request.url).netloc] = min(float(delay), MAX_CRAWL_DELAY)
+            self.crawl_delays[urlparse(request.url).netloc] = delay
 
     def limits(self, request: Request) -> tuple[int, float]:
         """(concurrency, delay in seconds) for the request's site."""
