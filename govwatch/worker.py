@@ -90,7 +90,7 @@ def worker_settings(redis_url: str, concurrency: int) -> dict[str, Any]:
 
 
 class RunContext:
-    """One run as this worker sees it: the source, its spider instance, validators."""
+    """One run as this worker sees it: its source and that source's spider instance."""
 
     def __init__(self, run_id: int, source: Source, helper: SourceSpider) -> None:
         self.run_id, self.source, self.helper = run_id, source, helper
