@@ -208,6 +208,7 @@ def test_cluster_run_gives_the_same_results_as_a_local_crawl(site, tmp_path, clu
         code, (row,) = cluster.crawl(name)
         assert code == (0 if local["outcome"] == "ok" else 1)
         assert {k: row[k] for k in COUNTS} == {k: local[k] for k in COUNTS}, step
+        assert set(row) == set(local)  # the same --json fields
         assert _changes(cluster.db, row["id"]) == _changes(local_db, local["id"])
         assert _versions(cluster.db) == _versions(local_db)
     assert row["unchanged"] > 0  # the third run fetched its lists again
