@@ -71,7 +71,6 @@ class ClusterScheduler(Scheduler):
             server=server,
             persist=True,  # the frontier is the cluster's, not this worker's
             queue_key=KEYS.requests,
-            queue_cls="scrapy_redis.queue.FifoQueue",
             dupefilter=RunDupeFilter(server),
             serializer=serial,
         )
@@ -83,6 +82,14 @@ class ClusterScheduler(Scheduler):
     @property
     def worker(self) -> Any:
         return self.spider  # the ClusterSpider: worker id, runs, accounting
+
+    def open(self, spider: Any) -> None:
+        """scrapy-redis's, without its call of the deprecated ``Spider.log``."""
+        self.spider = spider
+        self.queue = FifoQueue(self.server, spider, self.queue_key, self.serializer)
+        waiting = len(self.queue)
+        if waiting:
+            logger.info("%(n)d requests waiting in the frontier", {"n": waiting})
 
     def enqueue_request(self, request: Request) -> bool:
         try:
@@ -155,13 +162,25 @@ def requeue_dead_workers(server: Any, keys: Keys = KEYS) -> int:
         pipe.delete(keys.worker(worker_id, "taken"), keys.worker(worker_id, "stats"))
         pipe.hdel(keys.workers, worker_id)
         pipe.execute()
-        if taken:
+        freed = free_slots(server, worker_id, keys)
+        if taken or freed:
             logger.warning(
                 "Worker %(id)s stopped heart-beating: %(n)d request(s) it had taken are back in "
-                "the frontier",
-                {"id": worker_id, "n": len(taken)},
+                "the frontier, %(slots)d site slot(s) it held are free",
+                {"id": worker_id, "n": len(taken), "slots": freed},
             )
     return moved
+
+
+def free_slots(server: Any, worker_id: str, keys: Keys = KEYS) -> int:
+    """Free the site slots a dead worker held (crawler.cluster.limits), rather than leave its
+    sites waiting for the leases to run out."""
+    freed = 0
+    for key in server.scan_iter(match=keys.host("*", "slots"), count=500):
+        mine = [m for m in server.zrange(key, 0, -1) if m.startswith(f"{worker_id}|".encode())]
+        if mine:
+            freed += server.zrem(key, *mine)
+    return freed
 
 
 def worker_rows(server: Any, keys: Keys = KEYS) -> list[dict[str, Any]]:
@@ -209,7 +228,6 @@ def finish_script(server: Any) -> Any:
 
 __all__ = [
     "ClusterScheduler",
-    "FifoQueue",
     "RunDupeFilter",
     "finish_script",
     "heartbeat",

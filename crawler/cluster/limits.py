@@ -99,7 +99,8 @@ class ClusterHostLimitsMiddleware:
     async def process_request(self, request: Request, spider: Any = None) -> None:
         netloc = urlparse(request.url).netloc
         limit, delay = self.limits(request)
-        token = uuid.uuid4().hex
+        # a lease names its worker: the one that finds the worker dead frees its slots
+        token = f"{getattr(self.crawler.spider, 'worker_id', '')}|{uuid.uuid4().hex}"
         keys = [KEYS.host(netloc, "slots"), KEYS.host(netloc, "next")]
         args = [limit, int(delay * 1000), self.lease_ms, token]
         waited = 0.0
