@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +84,7 @@ def worker_settings(redis_url: str, concurrency: int) -> dict[str, Any]:
         "DOWNLOADER_MIDDLEWARES": middlewares,
         "ITEM_PIPELINES": {},  # the spider hands items over itself, in order (see above)
         "EXTENSIONS": {**base.EXTENSIONS, "govwatch.notify.NotifyExtension": None},
-        "EXTRACT_WORKERS": 0,  # a worker is one process; run as many workers as cores
+        "EXTRACT_WORKERS": 0,  # a worker is one process (extraction in a thread of it)
         "ROBOTSTXT_MAX_AGE": 86400.0,  # seconds a worker keeps a site's robots.txt
         "LOG_LEVEL": "INFO",
     }
@@ -133,6 +134,9 @@ class ClusterSpider(scrapy.Spider):
         self.server = connect(self.settings.get("REDIS_URL"))
         self.finish_run_request = finish_script(self.server)
         self.extract = ExtractPipeline.from_crawler(self.crawler)
+        # beside the reactor, in a thread: requests keep being sent (a slot taken in the site
+        # limits is used at once) while a page is extracted; one process a worker all the same
+        self.extract.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
         info = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time(),
                 "concurrency": self.settings.getint("CONCURRENT_REQUESTS")}  # fmt: skip
         self.info = info

@@ -20,7 +20,7 @@ import copy
 import logging
 import multiprocessing
 import re
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -266,7 +266,7 @@ class ExtractPipeline:
         self.crawler = crawler
         self.workers = workers
         self.min_chars = min_chars
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool: Executor | None = None  # processes; a cluster worker sets a thread
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -277,7 +277,7 @@ class ExtractPipeline:
         """Nothing to start yet: the pool starts with the first body to extract, so a re-check
         answered by 304s and identical bodies never pays for it."""
 
-    def _start_pool(self) -> ProcessPoolExecutor:
+    def _start_pool(self) -> Executor:
         if self.pool is None:
             self.pool = ProcessPoolExecutor(
                 max_workers=self.workers,
@@ -338,10 +338,10 @@ class ExtractPipeline:
             else (_extract_call, item.html)
         )
         try:
-            if self.pool is None:
+            if self.workers <= 0 and self.pool is None:
                 return call(what, item.url, kwargs)
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self.pool, call, what, item.url, kwargs)
+            return await loop.run_in_executor(self._start_pool(), call, what, item.url, kwargs)
         except FileError as exc:
             self.crawler.stats.inc_value(f"extract/{exc.kind}")
             raise ExtractionError(f"{item.file_kind} file: {exc}", exc.kind) from None
