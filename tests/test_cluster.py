@@ -120,6 +120,14 @@ class Cluster:
         assert rows, r.stderr + self.log_tail()
         return r.returncode, rows
 
+    def start_crawl(self, name: str) -> subprocess.Popen[str]:
+        """`crawl NAME --redis URL --json` in the background (for faults injected meanwhile)."""
+        cmd = [sys.executable, "-m", "govwatch.cli", "--db", str(self.db), "--sources",
+               str(self.sources), "crawl", name, "--redis", self.url, "--json"]  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+
     def log_tail(self) -> str:
         return "\n".join(f"--- {p.name}\n" + p.read_text(errors="replace")[-3000:]
                          for p in sorted(self.logs.glob("*.log")))  # fmt: skip
@@ -264,12 +272,7 @@ def test_killed_worker_and_writer_lose_nothing(tmp_path, cluster_of):
         entry["settings"] = {"CONCURRENT_REQUESTS_PER_DOMAIN": 4}
         sources = write_sources(tmp_path / "sources.yaml", [entry])
         cluster = cluster_of(sources, workers=2)
-        crawl = subprocess.Popen(
-            [sys.executable, "-m", "govwatch.cli", "--db", str(cluster.db), "--sources",
-             str(sources), "crawl", "sample_generated", "--redis", cluster.url, "--json"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+        crawl = cluster.start_crawl("sample_generated")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and len(site.started) < 12:
             time.sleep(0.05)
@@ -360,12 +363,7 @@ def test_redis_restarted_mid_run(tmp_path, redis_server, cluster_of):
         cluster = cluster_of(sources, workers=1)
         outcomes = []
         for persist in (True, False):
-            crawl = subprocess.Popen(
-                [sys.executable, "-m", "govwatch.cli", "--db", str(cluster.db), "--sources",
-                 str(sources), "crawl", "sample_generated", "--redis", cluster.url, "--json"],
-                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )  # fmt: skip
+            crawl = cluster.start_crawl("sample_generated")
             first = len(site.started)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and len(site.started) < first + 8:
