@@ -166,6 +166,12 @@ def cluster_of(tmp_path, redis_server):
         c.stop()
 
 
+def _generated_source(site: Any, tmp_path: Path, settings: dict[str, Any]) -> Path:
+    """A sources file with the sample site's generated source and these per-source settings."""
+    entry = next(e for e in site.sources() if e["name"] == "sample_generated")
+    return write_sources(tmp_path / "sources.yaml", [{**entry, "settings": settings}])
+
+
 def _versions(db: Path) -> list[tuple[str, str]]:
     with sqlite3.connect(db) as conn:
         return sorted(
@@ -236,9 +242,9 @@ def test_site_limits_hold_across_workers(tmp_path, cluster_of):
 
     with SampleSite(generated=24) as site:
         site.slow = 0.5  # without the limit, three or more would overlap
-        entry = next(e for e in site.sources() if e["name"] == "sample_generated")
-        entry["settings"] = {"CONCURRENT_REQUESTS_PER_DOMAIN": 2, "DOWNLOAD_DELAY": 0.15}
-        sources = write_sources(tmp_path / "sources.yaml", [entry])
+        sources = _generated_source(
+            site, tmp_path, {"CONCURRENT_REQUESTS_PER_DOMAIN": 2, "DOWNLOAD_DELAY": 0.15}
+        )
         cluster = cluster_of(sources, workers=2)
         for w in cluster.workers:  # the fixture's workers run without the source's delay
             assert w.poll() is None
@@ -267,9 +273,7 @@ def test_killed_worker_and_writer_lose_nothing(tmp_path, cluster_of):
 
     with SampleSite(generated=60) as site:
         site.slow = 0.1
-        entry = next(e for e in site.sources() if e["name"] == "sample_generated")
-        entry["settings"] = {"CONCURRENT_REQUESTS_PER_DOMAIN": 4}
-        sources = write_sources(tmp_path / "sources.yaml", [entry])
+        sources = _generated_source(site, tmp_path, {"CONCURRENT_REQUESTS_PER_DOMAIN": 4})
         cluster = cluster_of(sources, workers=2)
         crawl = cluster.start_crawl("sample_generated")
         deadline = time.monotonic() + 60
@@ -361,9 +365,7 @@ def test_redis_restarted_mid_run(tmp_path, redis_server, cluster_of):
     redis_server.start(persist=True)
     with SampleSite(generated=30) as site:
         site.slow = 0.1
-        entry = next(e for e in site.sources() if e["name"] == "sample_generated")
-        entry["settings"] = {"CONCURRENT_REQUESTS_PER_DOMAIN": 2}
-        sources = write_sources(tmp_path / "sources.yaml", [entry])
+        sources = _generated_source(site, tmp_path, {"CONCURRENT_REQUESTS_PER_DOMAIN": 2})
         cluster = cluster_of(sources, workers=1)
         outcomes = []
         for persist in (True, False):

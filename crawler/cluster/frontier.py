@@ -218,10 +218,6 @@ def unregister_worker(server: Any, worker_id: str, keys: Keys = KEYS) -> None:
     requeue_dead_workers(server, keys)
 
 
-def is_active(server: Any, run_id: Any, keys: Keys = KEYS) -> bool:
-    return run_id is not None and bool(server.sismember(keys.runs, str(run_id)))
-
-
 def finish_script(server: Any) -> Any:
     return server.register_script(FINISH)
 
@@ -231,7 +227,6 @@ __all__ = [
     "RunDupeFilter",
     "finish_script",
     "heartbeat",
-    "is_active",
     "register_worker",
     "requeue_dead_workers",
     "unregister_worker",
