@@ -39,6 +39,7 @@ from pipelines.text.metadata import (
     date_from_date_line,
     date_from_head,
     date_from_header,
+    date_from_issue,
     date_from_list,
     date_from_meta_line,
     date_from_opening,
@@ -144,8 +145,15 @@ def extract(
         or date_from_opening(text)
         or date_from_date_line(page_text, text)
     )
+    precision = None
+    if not published:
+        published = date_from_issue(text)
+        precision = "month" if published else None
     issuer = issuer_from_page(page_text)
-    meta = {"issuer": issuer, "sitename": getattr(doc, "sitename", None), "title_tag": tag}
+    meta = {
+        "issuer": issuer, "sitename": getattr(doc, "sitename", None), "title_tag": tag,
+        "date_precision": precision,
+    }  # fmt: skip
     norm_text = normalize(text, ignore)
     facts = classify(
         title,

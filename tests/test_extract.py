@@ -12,6 +12,7 @@ from pipelines.text.metadata import (
     clean_title,
     date_from_date_line,
     date_from_header,
+    date_from_issue,
     date_from_meta_line,
     date_from_opening,
     date_from_posted,
@@ -187,6 +188,23 @@ def test_dates_above_the_article_never_below(header, expected):
     assert date_from_header(f"{body}{below}", body) is None  # related links, copyright year
     if expected is None:
         assert date_from_date_line(page, body) == "2005-01-02"
+
+
+def test_a_periodical_issue_dates_an_article_that_has_no_other_date():
+    body = "一九八九年春天，我在湖南的一所学校教书。那时候的学生们每天都在讨论国家的前途。" * 3
+    cited = f"{body}\n    ——《北京之春》1998年3月号"
+    assert date_from_issue(cited) == "1998-03-01"
+    assert date_from_issue("原载２００３年５月号") == "2003-05-01"  # full-width digits
+    assert date_from_issue(f"《某刊》1990年2月号曾经报道过。\n{cited}") == "1998-03-01"  # its own
+    assert date_from_issue(f"{body}\n1998年3月号") is None  # no citation, no date
+    assert date_from_issue("——《北京之春》1998年13月号") is None  # no such month
+    page = f"<html><body><div><h1>一篇文章</h1>{''.join(f'<p>{x}</p>' for x in cited.splitlines())}"
+    result = extract(page + "</div></body></html>", "http://127.0.0.1/a.html")
+    assert (result.published, result.meta["date_precision"]) == ("1998-03-01", "month")
+    dated = page.replace("<h1>一篇文章</h1>", "<h1>一篇文章</h1><p>发布时间：2005-07-03</p>")
+    result = extract(dated + "</div></body></html>", "http://127.0.0.1/a.html")
+    assert result.published == "2005-07-03"
+    assert "date_precision" not in result.meta
 
 
 def test_end_matter_is_cut_once_the_article_has_begun():

@@ -5,7 +5,9 @@ Dates come, in order of trust, from a meta line on the page ("时间: 2019-01-30
 page's header above the article (a date with a time: "2005年05月17日 10:23", "2005-03-15
 08:12:36 来源:", "[2005-03-15]"; or a post's "由…于2005年8月12日16:12"), from the HTML
 metadata trafilatura reads, from the title ("(2025年1月6日)", "(20230105)"), from the text's
-opening ("2019年1月8日在…会议上"), and last from a line that is only a date above the article.
+opening ("2019年1月8日在…会议上"), from a line that is only a date above the article, and last
+from the article's citation of the periodical issue it appeared in ("——《某某》1998年3月号",
+"原载2003年5月号": the first of that month, with ``date_precision: month`` in the meta).
 Full-width digits count as digits. A date below the article's start (a related link, the
 copyright line) is never taken from the header rules.
 """
@@ -36,6 +38,11 @@ DATE_LINE = re.compile(
 FULL_WIDTH = str.maketrans("０１２３４５６７８９：／－．", "0123456789:/-.")
 TITLE_DATE = re.compile(r"[(（]\s*" + _DATE + r"\s*[)）]|[(（]((?:19|20)\d{2})(\d{2})(\d{2})[)）]")
 OPENING_DATE = re.compile(r"^\W{0,6}" + _DATE + r"\s*(?:在|于)")
+# a periodical issue cited in the article: "——《刊名》1998年3月号", "原载《刊名》2003年第5月号"
+ISSUE_DATE = re.compile(
+    r"(?:》|原载|载于|刊于|刊载于|发表于|选自|摘自)\s*[,，:：]?\s*"
+    r"((?:19|20)\d{2})\s*年\s*(?:第\s*)?(\d{1,2})\s*月(?:号|刊|份)"
+)
 ISSUER = re.compile(
     r"(?:来源|发布机构|信息来源|文章来源)\s*[:：]\s*([^\s:：|]{2,30}?)"
     r"(?=\s|访问量|浏览|点击|作者|$)",
@@ -151,6 +158,14 @@ def date_from_opening(text: str) -> str | None:
         if found:
             return found
     return None
+
+
+def date_from_issue(text: str) -> str | None:
+    """The month of the periodical issue the article cites as where it appeared, as the first
+    of that month (a month is all such a citation says); the last citation wins, as it is the
+    article's own rather than one quoted in its body."""
+    found = ISSUE_DATE.findall(text.translate(FULL_WIDTH))
+    return make_date(found[-1][0], found[-1][1], "1") if found else None
 
 
 def issuer_from_page(page_text: str) -> str | None:
