@@ -6,6 +6,8 @@ import csv
 import json
 from typing import TYPE_CHECKING, Any, TextIO
 
+from storage.packing import unpack_text
+
 if TYPE_CHECKING:
     from storage import VersionStore
 
@@ -28,7 +30,7 @@ CHANGE_COLUMNS = (
 )
 DOCUMENT_SQL = """
     select d.id, d.url, d.source, d.status, d.first_seen, d.last_seen, v.title, v.published,
-           v.region, v.doc_type, v.report_year, v.issuer, length(v.text) as chars,
+           v.region, v.doc_type, v.report_year, v.issuer, null as chars,
            (select count(*) from versions x where x.document_id = d.id) as versions, v.text
     from documents d join versions v on v.id = d.latest_version_id order by d.id
 """
@@ -38,7 +40,12 @@ def export_rows(store: VersionStore, what: str, since: str | None = None) -> lis
     if what == "changes":
         return [{k: c[k] for k in CHANGE_COLUMNS} for c in store.changes(since=since)]
     if what == "documents":
-        return list(store.db.query(DOCUMENT_SQL))
+        rows = []
+        for row in store.db.query(DOCUMENT_SQL):
+            row["text"] = unpack_text(row["text"]) or ""
+            row["chars"] = len(row["text"])
+            rows.append(row)
+        return rows
     rows = []
     for r in store.reports():
         for c in r["copies"]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from .base import Connection, now_iso
+from .packing import unpack_version
 
 
 class UnknownDocument(KeyError):
@@ -109,10 +110,10 @@ class ChangeLog(Connection):
         from .context import context_blocks
         from .diff import sentence_diff
 
-        version = self.db["versions"].get(change["version_id"])
+        version = self.version(change["version_id"])
         if change["kind"] != "changed" or not change.get("previous_version_id"):
             return {"text": version["text"], "blocks": []}
-        previous = self.db["versions"].get(change["previous_version_id"])
+        previous = self.version(change["previous_version_id"])
         diff = sentence_diff(previous["text"], version["text"], key)
         return {"blocks": context_blocks(previous["text"], version["text"], diff.ops, context)}
 
@@ -162,7 +163,7 @@ class ChangeLog(Connection):
         )
         return [
             {
-                **{k: v for k, v in r.items() if k != "signature"},
+                **{k: v for k, v in unpack_version(r).items() if k != "signature"},
                 "meta": json.loads(r["meta"] or "{}"),
                 "parent": doc["parent"],
                 "content_type": doc["content_type"],
@@ -173,14 +174,15 @@ class ChangeLog(Connection):
 
     def attachments(self, url: str) -> list[dict[str, Any]]:
         """The attachments whose parent is the page at ``url``, with their latest version."""
-        return list(self.db.query(
+        return [unpack_version(r) for r in self.db.query(
             "select d.id, d.url, d.content_type, d.status, d.last_checked, v.title, v.text, "
             "v.fetched_at, (select count(*) from versions w where w.document_id = d.id) "
             "as versions from documents d left join versions v on v.id = d.latest_version_id "
-            "where d.parent = ? order by d.url", [url]))  # fmt: skip
+            "where d.parent = ? order by d.url", [url])]  # fmt: skip
 
     def version(self, version_id: int) -> dict[str, Any]:
-        return self.db["versions"].get(version_id)
+        """One version, its texts unpacked (storage.base)."""
+        return unpack_version(self.db["versions"].get(version_id))
 
     def instance_id(self) -> str:
         """This database's random identity (feed entry ids are built on it)."""

@@ -308,6 +308,39 @@ def m010_adaptive_revisits(db: Database) -> None:
     db["documents"].create_index(["source", "next_check"], if_not_exists=True)
 
 
+@migration
+def m011_compact_text(db: Database) -> None:
+    """Version texts compressed, the normalised text kept only as its difference from the text
+    (storage.base.pack_text/pack_norm), and the search index without its copy of the texts
+    and without positions (FTS5 trigram, contentless, ``detail=none``; storage.search checks
+    each candidate against the text). The store fills the new index when it opens the
+    database (``documents.search_title`` is null until then), as the title is indexed in its
+    normalised form, which only the store knows."""
+    from .packing import pack_norm, pack_text
+
+    if "search_title" not in db["documents"].columns_dict:
+        db["documents"].add_column("search_title", str)
+    rows = db.execute(
+        "select id, text, norm_text from versions where typeof(text) = 'text' "
+        "or typeof(norm_text) = 'text'"
+    )
+    while batch := rows.fetchmany(500):
+        db.conn.executemany(
+            "update versions set text = ?, norm_text = ? where id = ?",
+            [(pack_text(t or ""), pack_norm(n if n is not None else t or "", t or ""), i)
+             for i, t, n in batch],
+        )  # fmt: skip
+    db.execute("drop table if exists search")
+    db.execute(
+        "create virtual table search using fts5("
+        "title, body, tokenize='trigram', detail=none, content='')"
+    )
+    db.execute("update documents set search_title = null")
+
+
+VACUUM_AFTER = {"m011_compact_text"}  # migrations that free much space: VACUUM after them
+
+
 class NewerDatabase(Exception):
     """The database has migrations this govwatch does not know: it is from a newer version."""
 
@@ -327,8 +360,10 @@ def ensure_schema(db: Database) -> None:
             )
     if _pending(db):
         db.conn.execute("BEGIN IMMEDIATE")
+        applied = set()
         try:
             for name, func in _pending(db):
+                applied.add(name)
                 func(db)
                 db["_migrations"].insert(
                     {"name": name, "applied_at": _now()}, pk="name", replace=True
@@ -337,6 +372,8 @@ def ensure_schema(db: Database) -> None:
             db.rollback()
             raise
         db.commit()
+        if applied & VACUUM_AFTER and db.execute("select count(*) from versions").fetchone()[0]:
+            db.execute("VACUUM")  # give the freed pages back to the file system
 
 
 def _pending(db: Database) -> list[tuple[str, Callable[[Database], None]]]:

@@ -1,9 +1,14 @@
 """Search over the latest version of every document, and the notification log.
 
-Queries of three characters or more use the FTS5 trigram index (any Chinese substring
-matches); shorter ones (苏州, 招商) fall back to a substring scan of the latest versions. The
-query and the texts are compared in their normalised Simplified form; each hit carries the
-first sentence that matches.
+The index is an FTS5 trigram index of each document's normalised title and latest text,
+contentless and without positions (``detail=none``: a fraction of the size of the texts). A
+term of three characters or more finds its candidates there (documents holding all of its
+trigrams); every candidate is then checked for the term itself in its text, so a hit always
+holds every term, as a substring, in the title or the text. Queries of only shorter terms
+(苏州, 招商) scan the latest versions and give the newest hits. The query and the texts are
+compared in their normalised Simplified form, ASCII case ignored. Hits of indexed terms are
+ranked by how often the terms occur (in the title counting more), then newest first, among
+the newest ``MAX_CANDIDATES`` candidates; each hit carries the sentence with the most terms.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .base import Connection, now_iso
 from .diff import split_sentences
+from .packing import unpack_norm, unpack_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -19,15 +25,51 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 
+MAX_CANDIDATES = 2000  # index candidates checked and ranked per search (newest first)
+
+
 class SearchIndex(Connection):
-    def _index(self, db: Database, doc_id: int, title: str | None, norm_text: str) -> None:
-        # rowid is the document id: a lookup, where the unindexed column would be a full scan
-        db.execute("delete from search where rowid = ?", [doc_id])
+    def _index(
+        self,
+        db: Database,
+        doc: dict[str, Any] | int,
+        title: str | None,
+        norm_text: str,
+        indexed_body: str | None = None,
+    ) -> None:
+        """(Re)index a document (its row, or the id of a new one) under ``title`` and
+        ``norm_text``. The index is contentless: taking out what it held needs the very values
+        it was given, the document's ``search_title`` and ``indexed_body`` (its latest
+        version's normalised text)."""
+        doc_id = doc if isinstance(doc, int) else doc["id"]
+        old_title = None if isinstance(doc, int) else doc.get("search_title")
+        if old_title is not None:
+            db.execute(
+                "insert into search (search, rowid, title, body) values ('delete', ?, ?, ?)",
+                [doc_id, old_title, indexed_body or ""],
+            )
         key = self.sentence_key or (lambda t: t)
+        title_key = key(title or "")
         db.execute(
-            "insert into search (rowid, document_id, title, body) values (?, ?, ?, ?)",
-            [doc_id, doc_id, key(title or ""), norm_text],
+            "insert into search (rowid, title, body) values (?, ?, ?)",
+            [doc_id, title_key, norm_text],
         )
+        db.execute("update documents set search_title = ? where id = ?", [title_key, doc_id])
+
+    def _index_missing(self) -> int:
+        """Index the documents that are not (a database just migrated): how many."""
+        sql = (
+            "select d.id, v.title, v.text, v.norm_text from documents d join versions v "
+            "on v.id = d.latest_version_id where d.search_title is null"
+        )
+        if not self.db.execute(sql + " limit 1").fetchone():
+            return 0
+        n = 0
+        with self._write() as db:
+            for doc_id, title, text, norm in db.execute(sql).fetchall():
+                self._index(db, doc_id, title, unpack_norm(norm, unpack_text(text)) or "")
+                n += 1
+        return n
 
     def search(
         self,
@@ -48,14 +90,12 @@ class SearchIndex(Connection):
         terms = [t for t in dict.fromkeys(key(x).strip() for x in query_terms(query)) if t]
         if not terms:
             return []
-        fts = [t for t in terms if len(t) >= 3]  # the trigram index needs three characters
-        where, args = [], []
-        if fts:
+        grams = sorted({t[i : i + 3].lower() for t in terms if len(t) >= 3
+                        for i in range(len(t) - 2)})  # fmt: skip
+        where, args = ["d.search_title is not null"], []
+        if grams:
             where.append("search match ?")
-            args.append(" AND ".join('"' + t.replace('"', '""') + '"' for t in fts))
-        for term in (t for t in terms if len(t) < 3):
-            where.append("(search.body like ? or search.title like ?)")
-            args += [f"%{term}%", f"%{term}%"]
+            args.append(" AND ".join('"' + g.replace('"', '""') + '"' for g in grams))
         for column, value, op in (
             ("d.source", source, "="),
             ("v.region", region, "="),
@@ -65,18 +105,34 @@ class SearchIndex(Connection):
             if value:
                 where.append(f"{column} {op} ?")
                 args.append(value)  # fmt: skip
-        order = "rank" if fts else "search.rowid desc"
+        source_table = "search join documents d on d.id = search.rowid" if grams else "documents d"
         sql = (
-            "select d.id as document_id, d.url, d.source, v.title, v.published, v.region, "
-            "v.doc_type, v.text from search join documents d on d.id = search.rowid "
-            "join versions v on v.id = d.latest_version_id where " + " and ".join(where)
-            + f" order by {order} limit ?"
+            "select d.id as document_id, d.url, d.source, d.search_title, v.title, "
+            "v.published, v.region, v.doc_type, v.text, v.norm_text from " + source_table
+            + " join versions v on v.id = d.latest_version_id where " + " and ".join(where)
+            + " order by d.id desc"
         )  # fmt: skip
+        lowered = [t.lower() for t in terms]
+        scored = []
+        for seen, row in enumerate(self.db.query(sql, args), 1):
+            if grams and seen > MAX_CANDIDATES:
+                break  # ranked among the newest candidates: the work stays bounded
+            text = unpack_text(row["text"]) or ""
+            body = (unpack_norm(row.pop("norm_text"), text) or "").lower()
+            title = (row.pop("search_title") or "").lower()
+            if not all(t in body or t in title for t in lowered):
+                continue  # the index's candidate lacks a term (or its trigrams are apart)
+            row["text"] = text
+            scored.append((sum(body.count(t) + 3 * title.count(t) for t in lowered), row))
+            if not grams and len(scored) >= limit:
+                break  # short terms only: the newest hits, as the scan goes
+        if grams:  # (short terms only: newest first, as scanned)
+            scored.sort(key=lambda x: (-x[0], -x[1]["document_id"]))
         hits = []
-        for row in self.db.query(sql, [*args, limit]):
+        for _, row in scored[:limit]:
             sentences = split_sentences(row.pop("text"))
-            scored = [(sum(t in key(s) for t in terms), -n, s) for n, s in enumerate(sentences)]
-            best = max(scored, default=(0, 0, ""))
+            ranked = [(sum(t in key(s) for t in terms), -n, s) for n, s in enumerate(sentences)]
+            best = max(ranked, default=(0, 0, ""))
             row["match"] = best[2] if best[0] else ""
             row["terms"] = terms
             hits.append(row)

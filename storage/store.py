@@ -22,11 +22,13 @@ recorded or untouched.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .base import now_iso, text_hash
+from .base import StoreError, now_iso, text_hash
 from .diff import Diff, sentence_diff, split_sentences
+from .packing import pack_norm, pack_text, unpack_version
 from .queries import ChangeLog
 from .reports import ReportIndex
 from .runs import RunLog
@@ -76,6 +78,11 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
         self.shrink_guard = shrink_guard
         self.misses_to_remove = misses_to_remove
         self.revisit = revisit  # (shortest, longest) seconds between checks of a document
+        try:
+            self._index_missing()  # a database just migrated: search needs its titles' key
+        except sqlite3.Error as exc:
+            self.close()
+            raise StoreError(f"cannot index database {path}: {exc}") from exc
 
     def _due(self, at: str, unchanged_checks: int) -> dict[str, Any]:
         """When a document checked at ``at`` is due again: at once when it is new, changed or
@@ -178,7 +185,8 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
         seen = {"last_seen": at, "last_checked": at, "missing_count": 0, "missing_since": None}
         version = {
             "fetched_at": at, "run_id": run_id, "title": title, "published": published,
-            "text": text, "text_hash": text_hash(text), "norm_text": norm_text,
+            "text": pack_text(text), "text_hash": text_hash(text),
+            "norm_text": pack_norm(norm_text, text),
             "norm_hash": new_hash, "meta": json.dumps(meta or {}, ensure_ascii=False),
             **facts, "signature": signature, "shingles": shingles,
         }  # fmt: skip
@@ -213,7 +221,7 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
                 diff = Diff(added=len(split_sentences(text)))  # a new document: all added
                 return self._log(db, "new", doc_id, version_id, None, run_id, at, summary, diff)
             latest = db["versions"].get(doc["latest_version_id"])
-            if latest["norm_hash"] == new_hash:
+            if latest["norm_hash"] == new_hash:  # (the texts stay packed: not needed)
                 due = self._due(at, (doc["unchanged_checks"] or 0) + 1)
                 db["documents"].update(
                     doc["id"], {**seen, **http, "suspect_hash": None, "suspect_count": 0, **due}
@@ -221,6 +229,7 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
                 if doc["status"] == "removed":
                     return self._restore(db, doc, latest, run_id, at)
                 return Change("unchanged", doc["id"], latest["id"])
+            latest = unpack_version(latest)
             if self._is_suspect(doc, latest, norm_text, new_hash):
                 db["documents"].update(doc["id"], {
                     "last_checked": at, "suspect_hash": new_hash,
@@ -245,7 +254,7 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
                 "suspect_hash": None, "suspect_count": 0, **self._due(at, 0),
             })  # fmt: skip
             self._link_report(db, doc["id"], url, facts, signature, shingles, title)
-            self._index(db, doc["id"], title, norm_text)
+            self._index(db, doc, title, norm_text, latest["norm_text"])
             kind = "restored" if doc["status"] == "removed" else "changed"
             diff = sentence_diff(latest["text"], text, self.sentence_key)
             summary = diff.summary()

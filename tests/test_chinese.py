@@ -13,6 +13,7 @@ from pipelines.text.normalize import normalize
 from samplesite import SampleSite
 from samplesite.oddities import CHARSET_CASES
 from storage import VersionStore
+from storage.packing import unpack_version
 from tests.conftest import govwatch, scrapy_crawl, write_sources
 
 SITE = SampleSite()
@@ -49,7 +50,7 @@ def test_crawl_of_mangled_charsets(site, tmp_path, db_path):
     result = scrapy_crawl("sample_charsets", db_path, sources)
     assert result.returncode == 0, result.stderr[-2000:]
     with VersionStore(db_path) as store:
-        versions = list(store.db["versions"].rows)
+        versions = [unpack_version(r) for r in store.db["versions"].rows]
         assert len(versions) == len(CHARSET_CASES)
         for v in versions:
             assert "\ufffd" not in v["text"]

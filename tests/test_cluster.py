@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from storage.packing import unpack_text
 from tests.conftest import ROOT, govwatch, write_sources
 
 pytestmark = pytest.mark.skipif(
@@ -174,11 +175,10 @@ def _generated_source(site: Any, tmp_path: Path, settings: dict[str, Any]) -> Pa
 
 def _versions(db: Path) -> list[tuple[str, str]]:
     with sqlite3.connect(db) as conn:
-        return sorted(
-            conn.execute(
-                "select d.url, v.text from versions v join documents d on d.id = v.document_id"
-            ).fetchall()
-        )
+        rows = conn.execute(
+            "select d.url, v.text from versions v join documents d on d.id = v.document_id"
+        ).fetchall()
+    return sorted((url, unpack_text(text)) for url, text in rows)
 
 
 def _changes(db: Path, run_id: int) -> list[tuple[str, str]]:
