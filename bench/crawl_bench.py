@@ -6,9 +6,14 @@ then crawls it with
   (b) govwatch:   extraction in EXTRACT_WORKERS processes + the SQLite version store,
                   for each worker count asked for (0 = extraction inside the crawl process);
 and reports documents/second (wall clock of the whole `scrapy crawl` process), the ratio to
-(a), peak RSS of the crawl's process tree, and the database size.
+(a), peak RSS of the crawl's process tree and of the crawl process alone, and the database
+size, also as a multiple of the UTF-8 bytes of the texts it holds.
 
-    python bench/crawl_bench.py [--docs 1000] [--workers 0,1,2] [--json bench/out/crawl.json]
+``--portal`` serves the documents in the shape of real portals (8,400 characters on average,
+every third one GBK, a visit counter on every page); ``--docs`` takes a list to sweep N.
+
+    python bench/crawl_bench.py [--docs 1000[,3000]] [--workers 0,1,2] [--portal]
+                                [--json bench/out/crawl.json]
 """
 
 from __future__ import annotations
@@ -39,8 +44,9 @@ COMMON = {
 }
 
 
-def tree_rss_kib(root_pid: int) -> int:
-    """Resident memory of a process and all its descendants, in KiB (Linux /proc)."""
+def tree_rss_kib(root_pid: int) -> tuple[int, int]:
+    """Resident memory of a process and all its descendants, and of the process alone, in
+    KiB (Linux /proc)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for proc_dir in Path("/proc").iterdir():
@@ -60,7 +66,7 @@ def tree_rss_kib(root_pid: int) -> int:
         pid = stack.pop()
         total += rss.get(pid, 0)
         stack.extend(children.get(pid, []))
-    return total
+    return total, rss.get(root_pid, 0)
 
 
 def crawl(name: str, db: Path, sources: Path, settings: dict[str, str]) -> dict[str, float]:
@@ -73,7 +79,7 @@ def crawl(name: str, db: Path, sources: Path, settings: dict[str, str]) -> dict[
     cmd = [sys.executable, "-m", "scrapy", "crawl", name]
     for key, value in {**COMMON, **settings}.items():
         cmd += ["-s", f"{key}={value}"]
-    peak = 0
+    peak = own = 0
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -81,9 +87,10 @@ def crawl(name: str, db: Path, sources: Path, settings: dict[str, str]) -> dict[
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, own
         while not done.is_set():
-            peak = max(peak, tree_rss_kib(proc.pid))
+            tree, alone = tree_rss_kib(proc.pid)
+            peak, own = max(peak, tree), max(own, alone)
             done.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -94,53 +101,69 @@ def crawl(name: str, db: Path, sources: Path, settings: dict[str, str]) -> dict[
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"crawl failed ({proc.returncode}):\n{stderr[-3000:]}")
-    return {"seconds": seconds, "peak_rss_mib": peak / 1024}
+    return {"seconds": seconds, "peak_rss_mib": peak / 1024, "own_rss_mib": own / 1024}
+
+
+def run_n(docs: int, workers: list[int], portal: bool) -> list[dict]:
+    results = []
+    with (
+        SampleSite(generated=docs, portal_shape=portal) as site,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        tmp = Path(tmp)
+        sources = tmp / "sources.yaml"
+        sources.write_text(site.sources_yaml(), encoding="utf-8")
+        text_bytes = sum(
+            len(site.doc(f"/gen/doc/{i}.html").text.encode()) for i in range(1, docs + 1)
+        )
+        base = crawl("sample_generated", tmp / "fetch.db", sources, {"ITEM_PIPELINES": "{}"})
+        base["docs_per_s"] = docs / base["seconds"]
+        results.append({"docs": docs, "variant": "fetch-only", **base})
+        for n in workers:
+            db = tmp / f"full-{n}.db"
+            full = crawl("sample_generated", db, sources, {"EXTRACT_WORKERS": str(n)})
+            with VersionStore(db) as store:
+                versions = store.counts()["versions"]
+                run = store.runs(limit=1)[0]
+            if versions != docs or run["errors"]:
+                raise SystemExit(f"full crawl stored {versions} versions, {run['errors']} errors")
+            size = sum(p.stat().st_size for p in tmp.glob(f"full-{n}.db*"))
+            full.update(
+                docs_per_s=docs / full["seconds"],
+                ms_per_doc=1000 * full["seconds"] / docs,
+                db_mib=size / 2**20,
+                db_to_text=size / text_bytes,
+                ratio_to_fetch_only=(docs / full["seconds"]) / base["docs_per_s"],
+            )
+            results.append({"docs": docs, "variant": f"govwatch EXTRACT_WORKERS={n}", **full})
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, default=1000)
+    parser.add_argument("--docs", default="1000", help="document counts to sweep: 1000,3000")
     parser.add_argument("--workers", default="0,1,2", help="EXTRACT_WORKERS values to run")
+    parser.add_argument("--portal", action="store_true", help="documents shaped as portals'")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "crawl.json")
     args = parser.parse_args()
-
-    results = []
-    with SampleSite(generated=args.docs) as site, tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        sources = tmp / "sources.yaml"
-        sources.write_text(site.sources_yaml(), encoding="utf-8")
-        print(
-            f"sample site: {args.docs} generated documents at {site.base_url}; "
-            f"{os.cpu_count()} CPUs"
-        )
-        base = crawl("sample_generated", tmp / "fetch.db", sources, {"ITEM_PIPELINES": "{}"})
-        base["docs_per_s"] = args.docs / base["seconds"]
-        results.append({"variant": "fetch-only", **base})
-        for workers in [int(w) for w in args.workers.split(",") if w.strip()]:
-            db = tmp / f"full-{workers}.db"
-            full = crawl("sample_generated", db, sources, {"EXTRACT_WORKERS": str(workers)})
-            with VersionStore(db) as store:
-                versions = store.counts()["versions"]
-                run = store.runs(limit=1)[0]
-            if versions != args.docs or run["errors"]:
-                raise SystemExit(f"full crawl stored {versions} versions, {run['errors']} errors")
-            size = sum(p.stat().st_size for p in tmp.glob(f"full-{workers}.db*"))
-            full.update(
-                docs_per_s=args.docs / full["seconds"],
-                db_mib=size / 2**20,
-                ratio_to_fetch_only=(args.docs / full["seconds"]) / base["docs_per_s"],
-            )
-            results.append({"variant": f"govwatch EXTRACT_WORKERS={workers}", **full})
-
-    print(f"{'variant':<30} {'s':>7} {'docs/s':>8} {'ratio':>6} {'peak RSS MiB':>13} {'DB MiB':>7}")
+    counts = [int(n) for n in args.docs.split(",") if n.strip()]
+    workers = [int(w) for w in args.workers.split(",") if w.strip()]
+    shape = "portal-shaped" if args.portal else "seed-length"
+    print(f"sample site: {args.docs} {shape} generated documents; {os.cpu_count()} CPUs")
+    results = [r for n in counts for r in run_n(n, workers, args.portal)]
+    print(
+        f"{'N':>5} {'variant':<28} {'s':>7} {'docs/s':>7} {'ratio':>6} {'ms/doc':>7} "
+        f"{'RSS tree':>8} {'RSS own':>7} {'DB MiB':>7} {'DB/text':>7}"
+    )
     for r in results:
         print(
-            f"{r['variant']:<30} {r['seconds']:>7.1f} {r['docs_per_s']:>8.1f} "
-            f"{r.get('ratio_to_fetch_only', 1.0):>6.2f} {r['peak_rss_mib']:>13.0f} "
-            f"{r.get('db_mib', 0):>7.1f}"
+            f"{r['docs']:>5} {r['variant']:<28} {r['seconds']:>7.1f} {r['docs_per_s']:>7.1f} "
+            f"{r.get('ratio_to_fetch_only', 1.0):>6.2f} {r.get('ms_per_doc', 0):>7.1f} "
+            f"{r['peak_rss_mib']:>8.0f} {r['own_rss_mib']:>7.0f} {r.get('db_mib', 0):>7.1f} "
+            f"{r.get('db_to_text', 0):>7.2f}"
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"docs": args.docs, "results": results}, indent=2))
+    args.json.write_text(json.dumps({"docs": counts, "results": results}, indent=2))
 
 
 if __name__ == "__main__":

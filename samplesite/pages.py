@@ -191,10 +191,12 @@ def paragraph_pool() -> tuple[str, ...]:
 
 
 @cache
-def generated_doc(i: int) -> Doc:
+def generated_doc(i: int, long: bool = False) -> Doc:
+    """Document ``i`` of /gen/: 4 to 12 seed paragraphs, or 20 to 40 when ``long`` (8,400
+    characters on average, the length of a real portal's article or report)."""
     rng = random.Random(i)
     pool = paragraph_pool()
-    paragraphs = rng.sample(pool, rng.randint(4, 12))
+    paragraphs = rng.sample(pool, rng.randint(20, 40) if long else rng.randint(4, 12))
     region = rng.choice(["苏州", "太仓市", "吴江区", "昆山市", "张家港市", "常熟市", "吴中区"])
     title = f"【投资{region}】{paragraphs[0][:18].rstrip('，。,')}（第{i}号）"
     return Doc(

@@ -27,7 +27,11 @@ INVEST_PER_PAGE = 4
 
 
 class SampleSite:
-    def __init__(self, generated: int = 0) -> None:
+    def __init__(self, generated: int = 0, portal_shape: bool = False) -> None:
+        """``generated``: that many recombined documents under /gen/. ``portal_shape``: in
+        the shape real portals have (the performance benchmark's): 20 to 40 paragraphs, 8,400
+        characters on average, every third document a GBK page of the district-portal style,
+        and a visit counter on every document page."""
         invest = P.invest_docs()
         self.docs: dict[str, P.Doc] = {d.path: d for d in invest}
         others = [
@@ -40,6 +44,7 @@ class SampleSite:
         for d in [*P.wujiang_docs(invest), *others]:
             self.docs[d.path] = d
         self.generated = generated
+        self.portal_shape = portal_shape
         self.cms = Cms()
         self.traffic_lock = threading.Lock()
         self.in_flight = 0
@@ -101,7 +106,7 @@ class SampleSite:
         if path.startswith("/gen/doc/"):
             i = int(path.rsplit("/", 1)[1].split(".")[0])
             if 1 <= i <= self.generated:
-                return self.docs.setdefault(path, P.generated_doc(i))
+                return self.docs.setdefault(path, P.generated_doc(i, long=self.portal_shape))
         raise KeyError(path)
 
     def edit(self, path: str, old: str, new: str) -> None:
@@ -334,6 +339,11 @@ class SampleSite:
             doc = self.doc(path)
         except (KeyError, ValueError):
             return self._route_list(path)
+        if doc.site == "gen" and self.portal_shape:
+            i = int(path.rsplit("/", 1)[1].split(".")[0])
+            if i % 3 == 0:
+                return P.render_wujiang_doc(doc), "gb18030"
+            return P.render_invest_doc(doc, [], volatile=True), "utf-8"
         if doc.site in ("invest", "gen"):
             titles = [d.title for d in self._listed("invest")[:5]]
             if self.volatile:
