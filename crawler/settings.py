@@ -17,6 +17,7 @@ Settings of our own (prefix = component):
     VERSIONS_SHRINK_GUARD  a text shorter by more than this share is held as a suspect
     VERSIONS_MISSES_TO_REMOVE  consecutive 404/410 answers before a document is "removed"
     VERSIONS_KEEP_ERRORS_DAYS  error rows older than this are pruned when a run starts
+    VERSIONS_BATCH         most documents written in one transaction (by the store's thread)
     NOTIFY_ENABLED         send run digests to the notify: rules of sources.yaml
     NOTIFY_BASE_URL        where `govwatch serve` is reachable, for links in digests
                            (env GOVWATCH_BASE_URL)
@@ -40,6 +41,7 @@ VERSIONS_BUSY_TIMEOUT = 60.0
 VERSIONS_SHRINK_GUARD = 0.7
 VERSIONS_MISSES_TO_REMOVE = 2
 VERSIONS_KEEP_ERRORS_DAYS = 90
+VERSIONS_BATCH = 50
 NOTIFY_ENABLED = True
 NOTIFY_BASE_URL = os.environ.get("GOVWATCH_BASE_URL", "http://127.0.0.1:8700")
 NOTIFY_RETRIES = 3

@@ -11,7 +11,11 @@ run's error log: they are never changes.
 
 Settings: VERSIONS_DB_PATH, VERSIONS_BUSY_TIMEOUT, VERSIONS_RUN_ID, VERSIONS_RUN_TRIGGER,
 VERSIONS_PROGRESS_INTERVAL, VERSIONS_SHRINK_GUARD, VERSIONS_MISSES_TO_REMOVE,
-VERSIONS_KEEP_ERRORS_DAYS.
+VERSIONS_KEEP_ERRORS_DAYS, VERSIONS_BATCH.
+
+While the crawl runs, the writes go through a thread of their own, in transactions of up to
+VERSIONS_BATCH documents (pipelines.storewriter); a document is counted once its transaction
+has committed.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from scrapy import signals
 from twisted.internet import task
 
 from crawler.items import DocumentItem, ErrorItem
+from pipelines.storewriter import StoreWriter
 from pipelines.text.normalize import normalizer
 from storage import Change, StoreError, VersionStore
 
@@ -53,7 +58,8 @@ class VersionPipeline:
         self.run_id: int | None = None
         self.counts = dict.fromkeys([*COUNTED.values(), "errors"], 0)
         self.locked_out = False
-        self.store_failures = 0  # documents the database refused: the run cannot be ok
+        self.store_failures = 0  # writes the database refused: the run cannot be ok
+        self.writer: StoreWriter | None = None
         self._progress: task.LoopingCall | None = None
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(self.spider_error, signal=signals.spider_error)
@@ -116,6 +122,8 @@ class VersionPipeline:
             "Run %(run)s of %(source)s into %(db)s",
             {"run": self.run_id, "source": self.source.name, "db": self.store.path},
         )
+        self.writer = StoreWriter(self.store, s.getint("VERSIONS_BATCH"))
+        self.writer.start()
         interval = s.getfloat("VERSIONS_PROGRESS_INTERVAL")
         if interval > 0:
             self._progress = task.LoopingCall(self._report_progress)
@@ -124,6 +132,10 @@ class VersionPipeline:
     def close_spider(self, spider: Any = None) -> None:
         if self._progress is not None and self._progress.running:
             self._progress.stop()
+        if self.writer is not None:  # what is queued is written; from here on, directly
+            self.writer.stop()
+            self.store_failures += self.writer.failed
+            self.writer = None
         if self.store is None:
             return
         reason = self.crawler.stats.get_value("finish_reason") or "finished"
@@ -172,29 +184,39 @@ class VersionPipeline:
         }
 
     def _report_progress(self) -> None:
-        try:
-            self.store.update_run(self.run_id, **self._run_counts())
-        except Exception:  # progress is best effort; the final counts are written at close
+        def failed(_: Any) -> None:  # best effort; the final counts are written at close
             logger.warning("Could not update progress of run %(run)s", {"run": self.run_id})
 
-    def process_item(self, item: Any, spider: Any = None) -> Any:
-        try:
-            if isinstance(item, ErrorItem):
-                self._on_error(item)
-            elif isinstance(item, DocumentItem):
-                self._count(record_item(self.store, item, self.run_id), item.url)
-        except StoreError as exc:  # locked past the busy timeout, disk full, read-only
-            self.store_failures += 1
-            self.counts["errors"] += 1
-            logger.error("Not recorded: %(url)s: %(error)s", {"url": item.url, "error": exc})
-        return item
+        if self.writer is not None:
+            self.writer.submit(self.store.update_run, self.run_id, **self._run_counts()).addErrback(
+                failed
+            )
 
-    def _on_error(self, item: ErrorItem) -> None:
-        change = record_gone(self.store, item, self.run_id)
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        if self.writer is None or not isinstance(item, (ErrorItem, DocumentItem)):
+            return item
+        if isinstance(item, ErrorItem):
+            d = self.writer.submit(record_gone, self.store, item, self.run_id)
+            d.addCallback(self._gone_recorded, item)
+        else:
+            d = self.writer.submit(record_item, self.store, item, self.run_id)
+            d.addCallback(lambda change: self._count(change, item.url))
+        d.addErrback(self._not_recorded, item)
+        d.addCallback(lambda _: item)
+        return d
+
+    def _gone_recorded(self, change: Change | None, item: ErrorItem) -> None:
         if change is not None and change.kind == "removed":
             self._count(change, item.url)
             return
         self._error(item.url, "http" if item.kind == "gone" else item.kind, item.message)
+
+    def _not_recorded(self, failure: Any, item: Any) -> Any:
+        if not failure.check(StoreError):  # a bug: Scrapy logs it with its traceback
+            return failure
+        self.counts["errors"] += 1  # locked past the busy timeout, disk full, read-only
+        logger.error("Not recorded: %(url)s: %(error)s", {"url": item.url, "error": failure.value})
+        return None
 
     def _count(self, change: Change, url: str) -> None:
         if change.kind in COUNTED:
@@ -219,11 +241,18 @@ class VersionPipeline:
         if count:
             self.counts["errors"] += 1
             self.crawler.stats.inc_value("govwatch/errors")
-        if self.store is not None:
+        row = {"url": url, "kind": kind, "message": message, "run_id": self.run_id,
+               "source": self.source.name}  # fmt: skip
+
+        def failed(failure: Any) -> None:
+            logger.error("Error not recorded (%(error)s): %(message)s",
+                         {"error": failure.value, "message": message})  # fmt: skip
+
+        if self.writer is not None:  # (a refused write is counted by the writer)
+            self.writer.submit(self.store.record_error, **row).addErrback(failed)
+        elif self.store is not None:
             try:
-                self.store.record_error(
-                    url=url, kind=kind, message=message, run_id=self.run_id, source=self.source.name
-                )
+                self.store.record_error(**row)
             except StoreError as exc:
                 self.store_failures += 1
                 logger.error("Error not recorded (%(error)s): %(message)s",

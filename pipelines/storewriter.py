@@ -1,0 +1,116 @@
+"""The crawl's database writes, on a thread of their own and in batches.
+
+``StoreWriter`` owns the store's connection while a crawl runs: the version pipeline hands it
+calls (record a document, an error, the run's progress) and gets a Deferred for each. A
+thread takes what has queued up, up to ``max_batch`` calls, and makes them in one
+transaction, each call a savepoint (``VersionStore.batch``): a call that fails is undone
+alone, and a process killed before the commit leaves every document of the batch untouched,
+never half-written. Results are delivered (in the reactor's thread) only once the batch is
+committed, so a document is counted only when it is durable.
+
+Why a thread: most of a write is SQLite's own work (the trigram index of the text above all),
+which runs without the GIL, beside the reactor; and a commit per batch instead of per
+document. Under a light load a batch is a single call, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet import defer, reactor
+
+from storage import StoreError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from storage import VersionStore
+
+logger = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+class StoreWriter:
+    def __init__(
+        self,
+        store: VersionStore,
+        max_batch: int = 50,
+        deliver: Callable[..., Any] | None = None,
+    ) -> None:
+        self.store = store
+        self.deliver = deliver or reactor.callFromThread  # how results reach the caller
+        self.max_batch = max(1, max_batch)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="govwatch-store", daemon=True)
+        self.batches = 0
+        self.calls = 0
+        self.failed = 0  # calls the database refused (read it once stop() has returned)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> defer.Deferred:
+        """``func(*args, **kwargs)`` in a batch; a Deferred fired with its result (or its
+        exception: a database error as StoreError) once the batch is committed."""
+        d: defer.Deferred = defer.Deferred()
+        self._queue.put((func, args, kwargs, d))
+        return d
+
+    def stop(self) -> None:
+        """Make every call queued so far, then end the thread (blocks until then)."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+
+    def _take(self) -> tuple[list[tuple], bool]:
+        first = self._queue.get()
+        if first is _STOP:
+            return [], True
+        jobs, stop = [first], False
+        while len(jobs) < self.max_batch:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is _STOP:
+                stop = True
+                break
+            jobs.append(job)
+        return jobs, stop
+
+    def _loop(self) -> None:
+        stop = False
+        while not stop:
+            jobs, stop = self._take()
+            if not jobs:
+                continue
+            results: list[tuple[defer.Deferred, bool, Any]] = []
+            try:
+                with self.store.batch():
+                    for func, args, kwargs, d in jobs:
+                        try:
+                            results.append((d, True, func(*args, **kwargs)))
+                        except sqlite3.Error as exc:
+                            results.append((d, False, StoreError(f"cannot write: {exc}")))
+                        except Exception as exc:
+                            results.append((d, False, exc))
+            except (StoreError, sqlite3.Error) as exc:  # the batch did not commit
+                error = exc if isinstance(exc, StoreError) else StoreError(f"cannot write: {exc}")
+                results = [(d, False, error) for *_, d in jobs]
+            self.batches += 1
+            self.calls += len(jobs)
+            self.failed += sum(1 for _, ok, v in results if not ok and isinstance(v, StoreError))
+            for d, ok, value in results:
+                self.deliver(_fire, d, ok, value)
+
+
+def _fire(d: defer.Deferred, ok: bool, value: Any) -> None:
+    if ok:
+        d.callback(value)
+    else:
+        d.errback(value)
