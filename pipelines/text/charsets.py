@@ -17,6 +17,7 @@ an error of the run, never a version with U+FFFD or mojibake in it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from w3lib.encoding import (
@@ -33,6 +34,7 @@ PLAUSIBLE = 0.5  # real Chinese text scores about 0.9, mojibake below 0.2
 MARGIN = 0.3  # another charset must read this much better to overrule a declaration
 MAX_BROKEN = 0.01  # share of broken sequences a page may have and still be read
 MOJIBAKE_MARKS = "ÃÂâ€¤¥¦§¨©ª«¬®¯°±²³´µ¶·¸¹º»¼½¾¿ÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝÞß"
+MOJIBAKE = re.compile("[" + re.escape(MOJIBAKE_MARKS) + "]")
 
 
 class UndecodablePage(ValueError):
@@ -58,7 +60,7 @@ def _canonical(name: str | None) -> str | None:
 def _latin_garbage(text: str) -> float:
     """Share of Latin-1 punctuation/letters typical of GBK or UTF-8 bytes read as Latin-1."""
     sample = text[:20000]
-    return sum(ch in MOJIBAKE_MARKS for ch in sample) / max(1, len(sample))
+    return len(MOJIBAKE.findall(sample)) / max(1, len(sample))
 
 
 def _score(text: str) -> float:

@@ -57,11 +57,16 @@ def frequent_characters() -> frozenset[str]:
     return frozenset(ch for ch, n in counts.items() if n >= MIN_COUNT)
 
 
+HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+HAN_SAMPLE = 3000  # Han characters scored: plenty to tell Chinese from mojibake
+
+
 def plausibility(text: str, sample: int = 20000) -> float | None:
-    """Share of frequent characters among the Han characters of ``text``; None if it has none."""
-    han = HAN.findall(text[:sample])
+    """Share of frequent characters among the (first ``HAN_SAMPLE``) Han characters of the
+    first ``sample`` characters of ``text``; None if it has none."""
+    han = "".join(HAN_RUN.findall(text[:sample]))[:HAN_SAMPLE]
     if not han:
         return None
     common = frequent_characters()
-    simplified = to_simplified("".join(han))
+    simplified = to_simplified(han)
     return sum(ch in common for ch in simplified) / len(simplified)
