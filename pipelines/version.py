@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import task
 
 from crawler.items import DocumentItem, ErrorItem
@@ -192,7 +193,7 @@ class VersionPipeline:
                 failed
             )
 
-    def process_item(self, item: Any, spider: Any = None) -> Any:
+    async def process_item(self, item: Any, spider: Any = None) -> Any:
         if self.writer is None or not isinstance(item, (ErrorItem, DocumentItem)):
             return item
         if isinstance(item, ErrorItem):
@@ -203,7 +204,7 @@ class VersionPipeline:
             d.addCallback(lambda change: self._count(change, item.url))
         d.addErrback(self._not_recorded, item)
         d.addCallback(lambda _: item)
-        return d
+        return await maybe_deferred_to_future(d)
 
     def _gone_recorded(self, change: Change | None, item: ErrorItem) -> None:
         if change is not None and change.kind == "removed":

@@ -86,3 +86,25 @@ def test_minhash_signature_is_stable_and_estimates_similarity():
     assert same > 0.6
     assert unrelated < 0.1
     assert signature("") == (np.full(NUM_PERM, 0xFFFFFFFF, dtype="<u8").tobytes(), 0)
+
+
+def test_fast_signature_is_the_defined_one():
+    """The vectorised CRC and permutations give the numbers of the plain definition (CRC-32
+    of each gram's UTF-8 bytes), and the same bytes as the signatures databases already hold
+    (pinned from the gram-by-gram code they were written with)."""
+    import hashlib
+    import random
+
+    from pipelines.similar import reference_signature, signature
+
+    pinned = (
+        "苏州市人民政府工作报告。二〇二四年一月十日在苏州市第十七届人民代表大会第三次会议上。"
+        "GDP 2.5万亿元 ABC"
+    )
+    sig, grams = signature(pinned)
+    assert (hashlib.sha256(sig).hexdigest()[:16], grams) == ("1947c2b44bc19c5a", 47)
+    rng = random.Random(7)
+    alphabet = "政府工作报告abcXYZ019éü€ ，。Ωж龥一\u07ff\u0800"
+    texts = ["", "abc", "abcd", "政府" * 50, "a" * 100]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(200)]
+    assert [signature(t) for t in texts] == [reference_signature(t) for t in texts]
