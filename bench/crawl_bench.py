@@ -2,7 +2,9 @@
 
 Serves the sample site with N generated documents (seed paragraphs recombined) on 127.0.0.1,
 then crawls it with
-  (a) fetch-only: the same spider with no item pipelines (download, decode, follow links);
+  (0) Scrapy's own fetch-only spider (bench/fetch_spider.py: follow the lists, fetch the
+      documents, nothing else), the baseline the ratios are against;
+  (a) fetch-only: govwatch's spider with no item pipelines (download, decode, follow links);
   (b) govwatch:   extraction in EXTRACT_WORKERS processes + the SQLite version store,
                   for each worker count asked for (0 = extraction inside the crawl process);
 and reports documents/second (wall clock of the whole `scrapy crawl` process), the ratio to
@@ -76,13 +78,18 @@ def crawl(name: str, db: Path, sources: Path, settings: dict[str, str]) -> dict[
         GOVWATCH_SOURCES=str(sources),
         SCRAPY_SETTINGS_MODULE="crawler.settings",
     )
-    cmd = [sys.executable, "-m", "scrapy", "crawl", name]
+    cmd, cwd = [sys.executable, "-m", "scrapy", "crawl", name], ROOT
+    if name.startswith("http"):  # Scrapy's own spider, outside the project's settings
+        env.pop("SCRAPY_SETTINGS_MODULE")
+        spider = str(ROOT / "bench" / "fetch_spider.py")
+        cmd = [sys.executable, "-m", "scrapy", "runspider", spider, "-a", f"start={name}"]
+        cwd = db.parent  # no scrapy.cfg there: Scrapy's defaults
     for key, value in {**COMMON, **settings}.items():
         cmd += ["-s", f"{key}={value}"]
     peak = own = 0
     start = time.perf_counter()
     proc = subprocess.Popen(
-        cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     done = threading.Event()
 
@@ -116,9 +123,17 @@ def run_n(docs: int, workers: list[int], portal: bool) -> list[dict]:
         text_bytes = sum(
             len(site.doc(f"/gen/doc/{i}.html").text.encode()) for i in range(1, docs + 1)
         )
-        base = crawl("sample_generated", tmp / "fetch.db", sources, {"ITEM_PIPELINES": "{}"})
+        plain = f"{site.base_url}/gen/list.html"
+        base = crawl(plain, tmp / "plain.db", sources, {"ROBOTSTXT_OBEY": "False"})
         base["docs_per_s"] = docs / base["seconds"]
-        results.append({"docs": docs, "variant": "fetch-only", **base})
+        results.append({"docs": docs, "variant": "Scrapy fetch-only", **base})
+        ours = crawl("sample_generated", tmp / "fetch.db", sources, {"ITEM_PIPELINES": "{}"})
+        ours.update(
+            docs_per_s=docs / ours["seconds"],
+            ms_per_doc=1000 * ours["seconds"] / docs,
+            ratio_to_fetch_only=(docs / ours["seconds"]) / base["docs_per_s"],
+        )
+        results.append({"docs": docs, "variant": "govwatch spider, no pipelines", **ours})
         for n in workers:
             db = tmp / f"full-{n}.db"
             full = crawl("sample_generated", db, sources, {"EXTRACT_WORKERS": str(n)})

@@ -17,6 +17,10 @@ MARKERS = re.compile(
     rb"cdn_sec_tc|waf_sc|TSPD_101",
     re.I,
 )
+# what each marker must contain, lower-cased: found with one lower() and substring tests, the
+# regular expressions only run on a page that has one (most pages are 20-60 KiB of text)
+LITERALS = (b"__jsl_clearance", b"__jsluid", b"$_ts", b"fssbbil1ugzbn7n", b"acw_sc__v2",
+            b"_yunsuo_", b"cdn_sec_tc", b"waf_sc", b"tspd_101")  # fmt: skip
 COOKIE_SCRIPT = re.compile(rb"document\.cookie\s*=", re.I)
 RELOAD = re.compile(rb"location(\.href|\.replace|\.reload|\s*=)|setTimeout\s*\(", re.I)
 SCRIPT = re.compile(rb"<script\b.*?</script\s*>", re.I | re.S)
@@ -37,8 +41,11 @@ def challenge_reason(status: int, body: bytes) -> str | None:
 def _looks_like_challenge(body: bytes) -> bool:
     if not body:
         return False
-    if MARKERS.search(body):
+    lowered = body.lower()
+    if any(x in lowered for x in LITERALS) and MARKERS.search(body):
         return True
+    if b"document.cookie" not in lowered:
+        return False
     if not (COOKIE_SCRIPT.search(body) and RELOAD.search(body)):
         return False
     visible = TAGS.sub(b"", SCRIPT.sub(b"", body)).strip()

@@ -8,14 +8,14 @@ import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from .schema import NewerDatabase, ensure_schema
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
 
 class StoreError(Exception):
@@ -53,6 +53,31 @@ class Connection:
     def close(self) -> None:
         self.db.close()
 
+    # -- plain SQL for the hot path -------------------------------------------------------
+    # Recording a document runs these a dozen times: prepared statements (sqlite3 caches them
+    # by text), where sqlite-utils would read the table's schema and open a savepoint for
+    # each call (and a savepoint makes FTS5 write its pending index data out each time).
+    # Table and column names here come from the code, never from input.
+
+    def _row(self, sql: str, args: Sequence[Any] = ()) -> dict[str, Any] | None:
+        cursor = self.db.conn.execute(sql, args)
+        row = cursor.fetchone()
+        return (
+            None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
+        )
+
+    def _insert(self, table: str, row: dict[str, Any], *, replace: bool = False) -> int:
+        verb = "insert or replace" if replace else "insert"
+        sql = f"{verb} into {table} ({', '.join(row)}) values ({', '.join('?' * len(row))})"
+        return self.db.conn.execute(sql, list(row.values())).lastrowid
+
+    def _update(self, table: str, row_id: int, fields: dict[str, Any]) -> None:
+        sql = f"update {table} set {', '.join(f'{k} = ?' for k in fields)} where id = ?"
+        self.db.conn.execute(sql, [*fields.values(), row_id])
+
+    def _flush_index(self, db: Database) -> None:
+        """Write what was queued for the search index (storage.search), before a commit."""
+
     def __enter__(self):
         return self
 
@@ -79,8 +104,13 @@ class Connection:
         """One write transaction that takes the write lock before it reads (inside a batch:
         a savepoint of the batch's transaction)."""
         if self._batching:
-            with self.db.atomic():  # sqlite-utils: a savepoint when a transaction is open
-                yield self.db
+            queued = self._queued_index()
+            try:
+                with self.db.atomic():  # sqlite-utils: a savepoint when a transaction is open
+                    yield self.db
+            except BaseException:
+                self._restore_index(queued)  # what the undone write queued is dropped too
+                raise
             return
         try:
             self.db.conn.execute("BEGIN IMMEDIATE")
@@ -88,8 +118,16 @@ class Connection:
             raise StoreError(f"cannot write database {self.path}: {exc}") from exc
         try:
             yield self.db
+            self._flush_index(self.db)
         except BaseException:
+            self._restore_index({})
             self.db.rollback()
             raise
         else:
             self.db.commit()
+
+    def _queued_index(self) -> dict[int, Any]:
+        return {}
+
+    def _restore_index(self, queued: dict[int, Any]) -> None:
+        pass

@@ -34,20 +34,36 @@ def jaccard(a: bytes, b: bytes) -> float:
 
 
 class _Candidates:
-    """Linked documents' signatures as one matrix (rows: documents, columns: permutations)."""
+    """Linked documents' signatures as one matrix (rows: documents, columns: permutations),
+    grown by doubling, so that adding one document costs no copy of all the others."""
 
     def __init__(self) -> None:
         self.last_id = 0
         self.ids: list[int] = []
         self.urls: list[str] = []
         self.report_ids: list[int] = []
-        self.matrix: np.ndarray | None = None
-        self.shingles = np.zeros(0)
+        self._rows = np.zeros((0, 0), dtype=np.uint64)
+        self._shingles = np.zeros(0)
+
+    @property
+    def matrix(self) -> np.ndarray | None:
+        return self._rows[: len(self.ids)] if self.ids else None
+
+    @property
+    def shingles(self) -> np.ndarray:
+        return self._shingles[: len(self.ids)]
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         block = np.vstack([np.frombuffer(r["signature"], "uint64") for r in rows])
-        self.matrix = block if self.matrix is None else np.vstack([self.matrix, block])
-        self.shingles = np.concatenate([self.shingles, [r["shingles"] for r in rows]])
+        n, need = len(self.ids), len(self.ids) + len(rows)
+        if need > len(self._rows):
+            size = max(need, 2 * len(self._rows), 64)
+            grown = np.zeros((size, block.shape[1]), dtype=np.uint64)
+            if n:
+                grown[:n] = self._rows[:n]
+            self._rows, self._shingles = grown, np.resize(self._shingles, size)
+        self._rows[n:need] = block
+        self._shingles[n:need] = [r["shingles"] for r in rows]
         self.ids += [r["id"] for r in rows]
         self.urls += [r["url"] for r in rows]
         self.report_ids += [r["report_id"] for r in rows]
@@ -69,20 +85,22 @@ class ReportIndex(Connection):
         title: str | None,
     ) -> dict[str, Any] | None:
         """Link document ``doc_id`` to a report; returns its copy row (or None)."""
-        if db["report_copies"].count_where("document_id = ?", [doc_id]):
+        if self._row("select 1 from report_copies where document_id = ?", [doc_id]):
             return None  # a document stays with the report it was first linked to
         if signature is None or (shingles or 0) < MIN_SHINGLES:
             return None
         relation, report_id, similarity, match_url = self._best_match(doc_id, signature, shingles)
         if report_id is None:
-            report_id = db["reports"].insert({
+            report_id = self._insert("reports", {
                 "region": facts.get("region"), "year": facts.get("report_year"),
                 "doc_type": facts.get("doc_type"), "title": title, "document_id": doc_id,
                 "created_at": now_iso(),
-            }).last_pk  # fmt: skip
+            })  # fmt: skip
             relation, similarity = "first", 1.0
-        elif title and _damaged(db["reports"].get(report_id)["title"]) and not _damaged(title):
-            db["reports"].update(report_id, {"title": title})
+        elif title and not _damaged(title):
+            known = self._row("select title from reports where id = ?", [report_id])
+            if _damaged(known["title"]):
+                self._update("reports", report_id, {"title": title})
         row = {
             "document_id": doc_id,
             "report_id": report_id,
@@ -90,7 +108,7 @@ class ReportIndex(Connection):
             "similarity": round(min(similarity, 1.0), 3),  # MinHash estimates overshoot
             "linked_at": now_iso(),
         }
-        db["report_copies"].insert(row, replace=True)
+        self._insert("report_copies", row, replace=True)
         return {**row, "match_url": match_url}
 
     _candidates: _Candidates | None = None
@@ -105,12 +123,14 @@ class ReportIndex(Connection):
         newest = self.db.execute("select max(document_id) from report_copies").fetchone()[0]
         if not newest or newest <= cands.last_id:
             return cands  # nothing linked since: no need to read signatures
-        rows = list(self.db.query(
+        cursor = self.db.conn.execute(
             """select d.id, d.url, v.signature, v.shingles, rc.report_id, rc.relation
                from report_copies rc join documents d on d.id = rc.document_id
                join versions v on v.id = d.latest_version_id
                where rc.document_id > ? and v.signature is not null order by rc.document_id""",
-            [cands.last_id]))  # fmt: skip
+            [cands.last_id])  # fmt: skip
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cursor]
         if rows:
             cands.add(rows)
         return cands

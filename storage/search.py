@@ -40,21 +40,41 @@ class SearchIndex(Connection):
         """(Re)index a document (its row, or the id of a new one) under ``title`` and
         ``norm_text``. The index is contentless: taking out what it held needs the very values
         it was given, the document's ``search_title`` and ``indexed_body`` (its latest
-        version's normalised text)."""
+        version's normalised text).
+
+        The index is written when the transaction ends (``_flush_index``), all its documents
+        at once: FTS5 writes a segment each time a savepoint ends, so a document indexed
+        among the other writes would cost a segment (and later merges) of its own."""
         doc_id = doc if isinstance(doc, int) else doc["id"]
-        old_title = None if isinstance(doc, int) else doc.get("search_title")
-        if old_title is not None:
-            db.execute(
-                "insert into search (search, rowid, title, body) values ('delete', ?, ?, ?)",
-                [doc_id, old_title, indexed_body or ""],
-            )
         key = self.sentence_key or (lambda t: t)
         title_key = key(title or "")
-        db.execute(
-            "insert into search (rowid, title, body) values (?, ?, ?)",
-            [doc_id, title_key, norm_text],
+        pending = self.__dict__.setdefault("_pending_index", {})
+        if doc_id in pending:  # indexed twice in one transaction: the index holds the first
+            old = pending[doc_id][:2]
+        else:
+            old_title = None if isinstance(doc, int) else doc.get("search_title")
+            old = (old_title, indexed_body or "")
+        pending[doc_id] = (*old, title_key, norm_text)
+        db.conn.execute("update documents set search_title = ? where id = ?", [title_key, doc_id])
+
+    def _flush_index(self, db: Database) -> None:
+        pending = self.__dict__.pop("_pending_index", None)
+        if not pending:
+            return
+        db.conn.executemany(
+            "insert into search (search, rowid, title, body) values ('delete', ?, ?, ?)",
+            [(i, t, b) for i, (t, b, _, _) in pending.items() if t is not None],
         )
-        db.execute("update documents set search_title = ? where id = ?", [title_key, doc_id])
+        db.conn.executemany(
+            "insert into search (rowid, title, body) values (?, ?, ?)",
+            [(i, t, b) for i, (_, _, t, b) in pending.items()],
+        )
+
+    def _queued_index(self) -> dict[int, Any]:
+        return dict(self.__dict__.get("_pending_index", {}))
+
+    def _restore_index(self, queued: dict[int, Any]) -> None:
+        self.__dict__["_pending_index"] = dict(queued)
 
     def _index_missing(self) -> int:
         """Index the documents that are not (a database just migrated): how many."""

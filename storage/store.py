@@ -112,8 +112,7 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
     # -- documents -------------------------------------------------------------------------
 
     def document(self, url: str) -> dict[str, Any] | None:
-        rows = list(self.db["documents"].rows_where("url = ?", [url], limit=1))
-        return rows[0] if rows else None
+        return self._row("select * from documents where url = ?", [url])
 
     def http_states(self, source: str) -> dict[str, dict[str, Any]]:
         """Validators and body hash of the last good fetch of each document of ``source``,
@@ -193,23 +192,12 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
         with self._write() as db:
             doc = self.document(url)
             if doc is None:
-                doc_id = (
-                    db["documents"]
-                    .insert(
-                        {
-                            "url": url,
-                            "source": source,
-                            "first_seen": at,
-                            "status": "active",
-                            **seen,
-                            **http,
-                            **self._due(at, 0),
-                        }
-                    )
-                    .last_pk
-                )
-                version_id = db["versions"].insert({"document_id": doc_id, **version}).last_pk
-                db["documents"].update(doc_id, {"latest_version_id": version_id})
+                doc_id = self._insert("documents", {
+                    "url": url, "source": source, "first_seen": at, "status": "active",
+                    **seen, **http, **self._due(at, 0),
+                })  # fmt: skip
+                version_id = self._insert("versions", {"document_id": doc_id, **version})
+                self._update("documents", doc_id, {"latest_version_id": version_id})
                 self._index(db, doc_id, title, norm_text)
                 summary = f"new: {title or '(untitled)'} ({len(text)} chars)"
                 link = self._link_report(db, doc_id, url, facts, signature, shingles, title)
@@ -220,18 +208,20 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
                     )
                 diff = Diff(added=len(split_sentences(text)))  # a new document: all added
                 return self._log(db, "new", doc_id, version_id, None, run_id, at, summary, diff)
-            latest = db["versions"].get(doc["latest_version_id"])
+            latest = self._version_row(doc["latest_version_id"])
             if latest["norm_hash"] == new_hash:  # (the texts stay packed: not needed)
                 due = self._due(at, (doc["unchanged_checks"] or 0) + 1)
-                db["documents"].update(
-                    doc["id"], {**seen, **http, "suspect_hash": None, "suspect_count": 0, **due}
+                self._update(
+                    "documents",
+                    doc["id"],
+                    {**seen, **http, "suspect_hash": None, "suspect_count": 0, **due},
                 )
                 if doc["status"] == "removed":
                     return self._restore(db, doc, latest, run_id, at)
                 return Change("unchanged", doc["id"], latest["id"])
             latest = unpack_version(latest)
             if self._is_suspect(doc, latest, norm_text, new_hash):
-                db["documents"].update(doc["id"], {
+                self._update("documents", doc["id"], {
                     "last_checked": at, "suspect_hash": new_hash,
                     "suspect_count": (doc["suspect_count"] or 0) + 1,
                 })  # fmt: skip
@@ -247,9 +237,9 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
             version_id = (
                 same["id"]
                 if same
-                else db["versions"].insert({"document_id": doc["id"], **version}).last_pk
+                else self._insert("versions", {"document_id": doc["id"], **version})
             )
-            db["documents"].update(doc["id"], {
+            self._update("documents", doc["id"], {
                 **seen, **http, "latest_version_id": version_id, "status": "active",
                 "suspect_hash": None, "suspect_count": 0, **self._due(at, 0),
             })  # fmt: skip
@@ -281,15 +271,19 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
         return len(norm_text) < (1 - self.shrink_guard) * len(latest["norm_text"] or "")
 
     def _version_with_hash(self, doc_id: int, norm_hash: str) -> dict[str, Any] | None:
-        rows = list(self.db["versions"].rows_where(
-            "document_id = ? and norm_hash = ?", [doc_id, norm_hash], order_by="id desc",
-            limit=1))  # fmt: skip
-        return rows[0] if rows else None
+        return self._row(
+            "select id from versions where document_id = ? and norm_hash = ? "
+            "order by id desc limit 1", [doc_id, norm_hash],
+        )  # fmt: skip
+
+    def _version_row(self, version_id: int) -> dict[str, Any]:
+        """A version's row as stored (texts packed)."""
+        return self._row("select * from versions where id = ?", [version_id])
 
     def _restore(
         self, db: Database, doc: dict, latest: dict, run_id: int | None, at: str
     ) -> Change:
-        db["documents"].update(doc["id"], {"status": "active"})
+        self._update("documents", doc["id"], {"status": "active"})
         summary = f"restored: {latest['title']} (same as version {latest['id']})"
         return self._log(
             db,
@@ -321,9 +315,9 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
                 **{k: v for k, v in http.items() if v},
                 **self._due(at, (doc["unchanged_checks"] or 0) + 1),
             }
-            db["documents"].update(doc["id"], fields)
+            self._update("documents", doc["id"], fields)
             if doc["status"] == "removed":
-                latest = db["versions"].get(doc["latest_version_id"])
+                latest = self._version_row(doc["latest_version_id"])
                 return self._restore(db, doc, latest, run_id, at)
             return Change("unchanged", doc["id"], doc["latest_version_id"])
 
@@ -337,10 +331,10 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
             if doc is None:
                 return Change("unknown")
             if doc["status"] == "removed":
-                db["documents"].update(doc["id"], {"last_checked": at})
+                self._update("documents", doc["id"], {"last_checked": at})
                 return Change("missing", doc["id"], doc["latest_version_id"])
             misses = (doc["missing_count"] or 0) + 1
-            db["documents"].update(doc["id"], {
+            self._update("documents", doc["id"], {
                 "last_checked": at, "missing_count": misses,
                 "missing_since": doc["missing_since"] or at, **self._due(at, 0),
             })  # fmt: skip
@@ -352,8 +346,8 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
                     None,
                     f"HTTP {status}, miss {misses} of {self.misses_to_remove}",
                 )
-            db["documents"].update(doc["id"], {"status": "removed"})
-            latest = db["versions"].get(doc["latest_version_id"])
+            self._update("documents", doc["id"], {"status": "removed"})
+            latest = self._version_row(doc["latest_version_id"])
             summary = (
                 f"removed: {latest['title']} (HTTP {status} on {misses} consecutive "
                 f"checks since {doc['missing_since'] or at})"
@@ -381,10 +375,10 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
             else {"added": 0, "removed": 0, "modified": 0}
         )
         ops = diff.ops if diff is not None and previous is not None else []
-        change_id = db["changes"].insert({
+        change_id = self._insert("changes", {
             "document_id": doc_id, "kind": kind, "version_id": version_id,
             "previous_version_id": previous["id"] if previous else None, "run_id": run_id,
             "detected_at": at, **counts, "summary": summary,
             "diff": json.dumps(ops, ensure_ascii=False), "same_as_version_id": same_as,
-        }).last_pk  # fmt: skip
+        })  # fmt: skip
         return Change(kind, doc_id, version_id, change_id, summary)

@@ -69,4 +69,4 @@ def plausibility(text: str, sample: int = 20000) -> float | None:
         return None
     common = frequent_characters()
     simplified = to_simplified(han)
-    return sum(ch in common for ch in simplified) / len(simplified)
+    return sum(map(common.__contains__, simplified)) / len(simplified)
