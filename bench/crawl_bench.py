@@ -13,6 +13,10 @@ size, also as a multiple of the UTF-8 bytes of the texts it holds.
 
 ``--portal`` serves the documents in the shape of real portals (8,400 characters on average,
 every third one GBK, a visit counter on every page); ``--docs`` takes a list to sweep N.
+``--recheck`` adds, per N, an unchanged re-check on the same documents without counters (so
+they carry validators): govwatch's second crawl against Scrapy's spider sending the
+validators the first crawl stored (all 304), and the rows the re-check added to versions,
+changes and errors (target 0).
 
     python bench/crawl_bench.py [--docs 1000[,3000]] [--workers 0,1,2] [--portal]
                                 [--json bench/out/crawl.json]
@@ -83,6 +87,8 @@ def crawl(name: str, db: Path, sources: Path, settings: dict[str, str]) -> dict[
         env.pop("SCRAPY_SETTINGS_MODULE")
         spider = str(ROOT / "bench" / "fetch_spider.py")
         cmd = [sys.executable, "-m", "scrapy", "runspider", spider, "-a", f"start={name}"]
+        if settings.get("__validators"):
+            cmd += ["-a", f"validators={settings.pop('__validators')}"]
         cwd = db.parent  # no scrapy.cfg there: Scrapy's defaults
     for key, value in {**COMMON, **settings}.items():
         cmd += ["-s", f"{key}={value}"]
@@ -154,11 +160,47 @@ def run_n(docs: int, workers: list[int], portal: bool) -> list[dict]:
     return results
 
 
+def recheck(docs: int, portal: bool) -> list[dict]:
+    """An unchanged re-check: govwatch's second crawl against Scrapy sending validators."""
+    with (
+        SampleSite(generated=docs, portal_shape=portal, counters=False) as site,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        tmp = Path(tmp)
+        sources = tmp / "sources.yaml"
+        sources.write_text(site.sources_yaml(), encoding="utf-8")
+        db = tmp / "g.db"
+        crawl("sample_generated", db, sources, {})
+        with VersionStore(db) as store:
+            states = store.http_states("sample_generated")
+            before = store.counts()
+        validators = tmp / "validators.json"
+        validators.write_text(json.dumps(states))
+        plain = crawl(
+            f"{site.base_url}/gen/list.html", tmp / "plain.db", sources,
+            {"ROBOTSTXT_OBEY": "False", "__validators": str(validators)},
+        )  # fmt: skip
+        ours = crawl("sample_generated", db, sources, {})
+        with VersionStore(db) as store:
+            after = store.counts()
+            run = store.runs(limit=1)[0]
+        added = {k: after[k] - before[k] for k in ("versions", "changes", "errors")}
+        return [
+            {"docs": docs, "variant": "re-check: Scrapy with validators", **plain,
+             "docs_per_s": docs / plain["seconds"]},
+            {"docs": docs, "variant": "re-check: govwatch", **ours,
+             "docs_per_s": docs / ours["seconds"],
+             "ratio_to_fetch_only": plain["seconds"] / ours["seconds"],
+             "not_modified": run["not_modified"], "rows_added": added},
+        ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", default="1000", help="document counts to sweep: 1000,3000")
     parser.add_argument("--workers", default="0,1,2", help="EXTRACT_WORKERS values to run")
     parser.add_argument("--portal", action="store_true", help="documents shaped as portals'")
+    parser.add_argument("--recheck", action="store_true", help="also an unchanged re-check")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "crawl.json")
     args = parser.parse_args()
     counts = [int(n) for n in args.docs.split(",") if n.strip()]
@@ -166,17 +208,21 @@ def main() -> None:
     shape = "portal-shaped" if args.portal else "seed-length"
     print(f"sample site: {args.docs} {shape} generated documents; {os.cpu_count()} CPUs")
     results = [r for n in counts for r in run_n(n, workers, args.portal)]
+    if args.recheck:
+        results += [r for n in counts for r in recheck(n, args.portal)]
     print(
-        f"{'N':>5} {'variant':<28} {'s':>7} {'docs/s':>7} {'ratio':>6} {'ms/doc':>7} "
+        f"{'N':>5} {'variant':<34} {'s':>7} {'docs/s':>7} {'ratio':>6} {'ms/doc':>7} "
         f"{'RSS tree':>8} {'RSS own':>7} {'DB MiB':>7} {'DB/text':>7}"
     )
     for r in results:
         print(
-            f"{r['docs']:>5} {r['variant']:<28} {r['seconds']:>7.1f} {r['docs_per_s']:>7.1f} "
+            f"{r['docs']:>5} {r['variant']:<34} {r['seconds']:>7.1f} {r['docs_per_s']:>7.1f} "
             f"{r.get('ratio_to_fetch_only', 1.0):>6.2f} {r.get('ms_per_doc', 0):>7.1f} "
             f"{r['peak_rss_mib']:>8.0f} {r['own_rss_mib']:>7.0f} {r.get('db_mib', 0):>7.1f} "
             f"{r.get('db_to_text', 0):>7.2f}"
-        )
+            + (f"  {r['not_modified']} answered 304, rows added {r['rows_added']}"
+               if "rows_added" in r else "")
+        )  # fmt: skip
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"docs": counts, "results": results}, indent=2))
 

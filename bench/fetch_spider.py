@@ -1,8 +1,11 @@
 """The baseline of crawl_bench: Scrapy's own fetch-only crawl of the same pages, no govwatch
 code at all. It follows the list's pages (下一页) and fetches every document linked from
-them, doing nothing with the bodies.
+them, doing nothing with the bodies. With ``-a validators=FILE`` (JSON: url -> etag and
+last_modified, from a first crawl) it sends them with each document's request, as a
+re-check does: the site answers 304.
 
-    scrapy runspider bench/fetch_spider.py -a start=http://127.0.0.1:PORT/gen/list.html
+    scrapy runspider bench/fetch_spider.py -a start=http://127.0.0.1:PORT/gen/list.html \
+        [-a validators=validators.json]
 """
 
 from __future__ import annotations

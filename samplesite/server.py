@@ -27,11 +27,14 @@ INVEST_PER_PAGE = 4
 
 
 class SampleSite:
-    def __init__(self, generated: int = 0, portal_shape: bool = False) -> None:
+    def __init__(
+        self, generated: int = 0, portal_shape: bool = False, counters: bool = True
+    ) -> None:
         """``generated``: that many recombined documents under /gen/. ``portal_shape``: in
         the shape real portals have (the performance benchmark's): 20 to 40 paragraphs, 8,400
         characters on average, every third document a GBK page of the district-portal style,
-        and a visit counter on every document page."""
+        and a visit counter on every document page (unless ``counters`` is False: then the
+        pages never change and carry validators, for re-check benchmarks)."""
         invest = P.invest_docs()
         self.docs: dict[str, P.Doc] = {d.path: d for d in invest}
         others = [
@@ -45,6 +48,7 @@ class SampleSite:
             self.docs[d.path] = d
         self.generated = generated
         self.portal_shape = portal_shape
+        self.counters = counters
         self.cms = Cms()
         self.traffic_lock = threading.Lock()
         self.in_flight = 0
@@ -314,6 +318,8 @@ class SampleSite:
             return 404, "text/html; charset=utf-8", "<h1>404 页面不存在</h1>".encode(), {}
         html, encoding = route
         headers: dict[str, str] = {}
+        if not self.counters:
+            html = html.replace(P.COUNTER, "1000")
         if P.COUNTER in html:  # a page with a counter changes on every load: no validators
             today = f"2025年7月{1 + self.day % 28}日 星期{'一二三四五六日'[self.day % 7]}"
             html = html.replace(P.COUNTER, str(next(self._counter))).replace(P.TODAY, today)
@@ -343,7 +349,7 @@ class SampleSite:
             i = int(path.rsplit("/", 1)[1].split(".")[0])
             if i % 3 == 0:
                 return P.render_wujiang_doc(doc), "gb18030"
-            return P.render_invest_doc(doc, [], volatile=True), "utf-8"
+            return P.render_invest_doc(doc, [], volatile=self.counters), "utf-8"
         if doc.site in ("invest", "gen"):
             titles = [d.title for d in self._listed("invest")[:5]]
             if self.volatile:
