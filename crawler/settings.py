@@ -8,6 +8,7 @@ Settings of our own (prefix = component):
     VERSIONS_PROGRESS_INTERVAL  seconds between progress updates of the run row
     VERSIONS_BUSY_TIMEOUT  seconds a write waits for another process's write lock
     EXTRACT_WORKERS        extraction processes beside the crawl (0 = extract in the crawl process)
+    EXTRACT_POOL_AFTER     documents extracted in the crawl process before those processes start
     EXTRACT_MIN_CHARS      an extraction shorter than this is "empty", an error, not a version
     ATTACHMENTS_MAX_BYTES  largest attachment (PDF, Word, OFD ...) fetched; a larger one is an error
     LIST_MAX_PAGES         pagination limit per source unless the source sets max_pages
@@ -47,6 +48,7 @@ NOTIFY_BASE_URL = os.environ.get("GOVWATCH_BASE_URL", "http://127.0.0.1:8700")
 NOTIFY_RETRIES = 3
 NOTIFY_RETRY_PAUSE = 1.0
 EXTRACT_WORKERS = 1
+EXTRACT_POOL_AFTER = 8
 EXTRACT_MIN_CHARS = 20
 LIST_MAX_PAGES = 50
 ATTACHMENTS_MAX_BYTES = 50 * 1024 * 1024
