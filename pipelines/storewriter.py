@@ -57,8 +57,18 @@ class StoreWriter:
     def submit(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> defer.Deferred:
         """``func(*args, **kwargs)`` in a batch; a Deferred fired with its result (or its
         exception: a database error as StoreError) once the batch is committed."""
+        return self._put(func, args, kwargs, counted=True)
+
+    def submit_best_effort(
+        self, func: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> defer.Deferred:
+        """As ``submit``, for a write whose failure is not the run's (its progress): not
+        counted in ``failed``."""
+        return self._put(func, args, kwargs, counted=False)
+
+    def _put(self, func: Callable[..., Any], args: tuple, kwargs: dict, counted: bool) -> Any:
         d: defer.Deferred = defer.Deferred()
-        self._queue.put((func, args, kwargs, d))
+        self._queue.put((func, args, kwargs, d, counted))
         return d
 
     def stop(self) -> None:
@@ -92,20 +102,24 @@ class StoreWriter:
             results: list[tuple[defer.Deferred, bool, Any]] = []
             try:
                 with self.store.batch():
-                    for func, args, kwargs, d in jobs:
+                    for func, args, kwargs, d, counted in jobs:
                         try:
-                            results.append((d, True, func(*args, **kwargs)))
+                            results.append((d, counted, True, func(*args, **kwargs)))
                         except sqlite3.Error as exc:
-                            results.append((d, False, StoreError(f"cannot write: {exc}")))
-                        except Exception as exc:
-                            results.append((d, False, exc))
+                            error = StoreError(f"cannot write: {exc}")
+                            results.append((d, counted, False, error))
+                        except Exception as exc:  # handed to the caller
+                            results.append((d, counted, False, exc))
             except (StoreError, sqlite3.Error) as exc:  # the batch did not commit
                 error = exc if isinstance(exc, StoreError) else StoreError(f"cannot write: {exc}")
-                results = [(d, False, error) for *_, d in jobs]
+                results = [(d, counted, False, error) for *_, d, counted in jobs]
             self.batches += 1
             self.calls += len(jobs)
-            self.failed += sum(1 for _, ok, v in results if not ok and isinstance(v, StoreError))
-            for d, ok, value in results:
+            self.failed += sum(
+                1 for _, counted, ok, v in results
+                if counted and not ok and isinstance(v, StoreError)
+            )  # fmt: skip
+            for d, _, ok, value in results:
                 self.deliver(_fire, d, ok, value)
 
 

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+CLOSE_BUSY_TIMEOUT = 30.0  # seconds the run's closing write waits for another's lock
 OUTCOMES = {"finished": "ok", "shutdown": "interrupted", "closespider_timeout": "timed_out"}
 COUNTED = {
     "new": "new",
@@ -149,6 +150,11 @@ class VersionPipeline:
         if problems and outcome == "ok":
             outcome = "failed"
             reason = problems[0][0]
+        # the run's end is worth waiting for: a run left "running" is only closed (as
+        # interrupted, its counts lost) by the next one
+        self.store.wait_for_lock(
+            max(CLOSE_BUSY_TIMEOUT, self.settings.getfloat("VERSIONS_BUSY_TIMEOUT"))
+        )
         try:
             if self.store_failures:
                 self.store.record_error(
@@ -189,9 +195,9 @@ class VersionPipeline:
             logger.warning("Could not update progress of run %(run)s", {"run": self.run_id})
 
         if self.writer is not None:
-            self.writer.submit(self.store.update_run, self.run_id, **self._run_counts()).addErrback(
-                failed
-            )
+            self.writer.submit_best_effort(
+                self.store.update_run, self.run_id, **self._run_counts()
+            ).addErrback(failed)
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         if self.writer is None or not isinstance(item, (ErrorItem, DocumentItem)):

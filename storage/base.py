@@ -53,6 +53,10 @@ class Connection:
     def close(self) -> None:
         self.db.close()
 
+    def wait_for_lock(self, seconds: float) -> None:
+        """From now on, a write waits up to ``seconds`` for another process's lock."""
+        self.db.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+
     # -- plain SQL for the hot path -------------------------------------------------------
     # Recording a document runs these a dozen times: prepared statements (sqlite3 caches them
     # by text), where sqlite-utils would read the table's schema and open a savepoint for
