@@ -336,6 +336,10 @@ def m011_compact_text(db: Database) -> None:
         "title, body, tokenize='trigram', detail=none, content='')"
     )
     db.execute("update documents set search_title = null")
+    db.execute(  # the store looks for documents to index each time it opens: only these
+        "create index if not exists documents_unindexed on documents(latest_version_id) "
+        "where search_title is null"
+    )
 
 
 VACUUM_AFTER = {"m011_compact_text"}  # migrations that free much space: VACUUM after them
