@@ -137,6 +137,7 @@ class VersionPipeline:
         if self.writer is not None:  # what is queued is written; from here on, directly
             self.writer.stop()
             self.store_failures += self.writer.failed
+            self.crawler.stats.set_value("govwatch/store_transactions", self.writer.batches)
             self.writer = None
         if self.store is None:
             return
