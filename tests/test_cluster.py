@@ -255,10 +255,9 @@ def test_site_limits_hold_across_workers(tmp_path, cluster_of):
         starts = sorted(t for t, path in site.started if path != "/robots.txt")
         gaps = [b - a for a, b in itertools.pairwise(starts)]
         # measured where the site sees them, so less the jitter between a slot being taken and
-        # the request reaching the site (tens of ms on a loaded 2-core machine, once 110 ms
-        # where a request waited while its worker's other thread extracted); without the
-        # cluster-wide delay two workers start within a few ms of each other
-        assert min(gaps) >= 0.03, gaps
+        # the request reaching the site (tens of ms on a loaded 2-core machine, up to 130 ms
+        # seen when the worker's reactor was busy); without the cluster-wide delay the two
+        # workers' requests start in pairs, a few ms apart: half the gaps near zero
         assert sorted(gaps)[len(gaps) // 10] >= 0.075, gaps  # nine in ten at least half
         assert sum(gaps) / len(gaps) >= 0.15, gaps
         per_worker = [w.get("pages", 0) for w in cluster.status()["workers"]]
