@@ -97,6 +97,9 @@ class Handler(BaseHTTPRequestHandler):
         for key, value in headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
+        # this server closes the connection after each answer (HTTP/1.0): said out loud, so
+        # that a client never keeps it for a next request (a POST sent on it would fail)
+        self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD" and body:
             self.wfile.write(body)
