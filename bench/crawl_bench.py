@@ -75,7 +75,9 @@ def tree_rss_kib(root_pid: int) -> tuple[int, int]:
     return total, rss.get(root_pid, 0)
 
 
-def crawl(name: str, db: Path, sources: Path, settings: dict[str, str]) -> dict[str, float]:
+def crawl(
+    name: str, db: Path, sources: Path, settings: dict[str, str], validators: Path | None = None
+) -> dict[str, float]:
     env = dict(
         os.environ,
         GOVWATCH_DB=str(db),
@@ -87,8 +89,8 @@ def crawl(name: str, db: Path, sources: Path, settings: dict[str, str]) -> dict[
         env.pop("SCRAPY_SETTINGS_MODULE")
         spider = str(ROOT / "bench" / "fetch_spider.py")
         cmd = [sys.executable, "-m", "scrapy", "runspider", spider, "-a", f"start={name}"]
-        if settings.get("__validators"):
-            cmd += ["-a", f"validators={settings.pop('__validators')}"]
+        if validators is not None:
+            cmd += ["-a", f"validators={validators}"]
         cwd = db.parent  # no scrapy.cfg there: Scrapy's defaults
     for key, value in {**COMMON, **settings}.items():
         cmd += ["-s", f"{key}={value}"]
@@ -178,7 +180,7 @@ def recheck(docs: int, portal: bool) -> list[dict]:
         validators.write_text(json.dumps(states))
         plain = crawl(
             f"{site.base_url}/gen/list.html", tmp / "plain.db", sources,
-            {"ROBOTSTXT_OBEY": "False", "__validators": str(validators)},
+            {"ROBOTSTXT_OBEY": "False"}, validators,
         )  # fmt: skip
         ours = crawl("sample_generated", db, sources, {})
         with VersionStore(db) as store:
