@@ -1,19 +1,24 @@
 """Search over the latest version of every document, and the notification log.
 
-The index is an FTS5 trigram index of each document's normalised title and latest text,
-contentless and without positions (``detail=none``: a fraction of the size of the texts). A
-term of three characters or more finds its candidates there (documents holding all of its
-trigrams); every candidate is then checked for the term itself in its text, so a hit always
-holds every term, as a substring, in the title or the text. Queries of only shorter terms
-(苏州, 招商) scan the latest versions and give the newest hits. The query and the texts are
-compared in their normalised Simplified form, ASCII case ignored. Hits of indexed terms are
-ranked by how often the terms occur (in the title counting more), then newest first, among
-the newest ``MAX_CANDIDATES`` candidates; each hit carries the sentence with the most terms.
+The index is an FTS5 index of the distinct character pairs (bigrams) of each document's
+normalised title and latest text (``index_terms``: pairs of letters, digits or Han
+characters, ASCII case ignored), contentless and without positions (``detail=none``): a
+fraction of the size of the texts and cheap to write. A term of two characters or more finds
+its candidates there (documents holding all of its pairs); every candidate is then checked
+for the term itself in its text, so a hit always holds every term, as a substring, in the
+title or the text. Queries of only one-character terms scan the latest versions and give the
+newest hits. The query and the texts are compared in their normalised Simplified form, ASCII
+case ignored. Hits of indexed terms are ranked by how often the terms occur (in the title
+counting more), then newest first, among the newest ``MAX_CANDIDATES`` candidates; each hit
+carries the sentence with the most terms.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from .base import Connection, now_iso
 from .diff import split_sentences
@@ -26,6 +31,34 @@ if TYPE_CHECKING:
 
 
 MAX_CANDIDATES = 2000  # index candidates checked and ranked per search (newest first)
+
+
+def index_terms(text: str) -> str:
+    """The distinct bigrams of ``text`` (lowercased) whose two characters are letters, digits
+    or Han characters (``str.isalnum``), apart by spaces: what the index holds of a text, and
+    what a term is looked up by. Each is one token of FTS5's ``ascii`` tokenizer (it splits
+    on ASCII punctuation and spaces only, which these never hold). Sorted, so the same text
+    always gives the same string (a contentless index takes a row out by the values it was
+    given)."""
+    points = np.frombuffer(text.lower().encode("utf-32-le"), np.uint32)
+    if points.size < 2:
+        return ""
+    word = _word_table()[np.minimum(points, 0xFFFF)]
+    beyond = points > 0xFFFF  # (rare: CJK extensions B and on, emoji)
+    if beyond.any():
+        word[beyond] = [chr(c).isalnum() for c in points[beyond].tolist()]
+    pairs = (points[:-1].astype(np.uint64) << 32 | points[1:])[word[:-1] & word[1:]]
+    pairs.sort()
+    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] if pairs.size else pairs
+    out = np.empty((pairs.size, 3), np.uint32)
+    out[:, 0], out[:, 1], out[:, 2] = pairs >> 32, pairs & 0xFFFFFFFF, 32
+    return out.tobytes().decode("utf-32-le").rstrip()
+
+
+@functools.cache
+def _word_table() -> np.ndarray:
+    """``str.isalnum`` of every character of the Basic Multilingual Plane, by code point."""
+    return np.array([chr(i).isalnum() for i in range(0x10000)], dtype=bool)
 
 
 class SearchIndex(Connection):
@@ -63,11 +96,12 @@ class SearchIndex(Connection):
             return
         db.conn.executemany(
             "insert into search (search, rowid, title, body) values ('delete', ?, ?, ?)",
-            [(i, t, b) for i, (t, b, _, _) in pending.items() if t is not None],
-        )
+            [(i, index_terms(t), index_terms(b)) for i, (t, b, _, _) in pending.items()
+             if t is not None],
+        )  # fmt: skip
         db.conn.executemany(
             "insert into search (rowid, title, body) values (?, ?, ?)",
-            [(i, t, b) for i, (_, _, t, b) in pending.items()],
+            [(i, index_terms(t), index_terms(b)) for i, (_, _, t, b) in pending.items()],
         )
 
     def _queued_index(self) -> dict[int, Any]:
@@ -110,12 +144,11 @@ class SearchIndex(Connection):
         terms = [t for t in dict.fromkeys(key(x).strip() for x in query_terms(query)) if t]
         if not terms:
             return []
-        grams = sorted({t[i : i + 3].lower() for t in terms if len(t) >= 3
-                        for i in range(len(t) - 2)})  # fmt: skip
+        grams = sorted({g for t in terms for g in index_terms(t).split()})
         where, args = ["d.search_title is not null"], []
         if grams:
             where.append("search match ?")
-            args.append(" AND ".join('"' + g.replace('"', '""') + '"' for g in grams))
+            args.append(" AND ".join(f'"{g}"' for g in grams))  # (pairs hold no quote)
         for column, value, op in (
             ("d.source", source, "="),
             ("v.region", region, "="),
@@ -141,12 +174,12 @@ class SearchIndex(Connection):
             body = (unpack_norm(row.pop("norm_text"), text) or "").lower()
             title = (row.pop("search_title") or "").lower()
             if not all(t in body or t in title for t in lowered):
-                continue  # the index's candidate lacks a term (or its trigrams are apart)
+                continue  # the index's candidate lacks a term (or its pairs are apart)
             row["text"] = text
             scored.append((sum(body.count(t) + 3 * title.count(t) for t in lowered), row))
             if not grams and len(scored) >= limit:
-                break  # short terms only: the newest hits, as the scan goes
-        if grams:  # (short terms only: newest first, as scanned)
+                break  # one-character terms only: the newest hits, as the scan goes
+        if grams:  # (one-character terms only: newest first, as scanned)
             scored.sort(key=lambda x: (-x[0], -x[1]["document_id"]))
         hits = []
         for _, row in scored[:limit]:
