@@ -8,8 +8,10 @@ then crawls it with
   (b) govwatch:   extraction in EXTRACT_WORKERS processes + the SQLite version store,
                   for each worker count asked for (0 = extraction inside the crawl process);
 and reports documents/second (wall clock of the whole `scrapy crawl` process), the ratio to
-(a), peak RSS of the crawl's process tree and of the crawl process alone, and the database
-size, also as a multiple of the UTF-8 bytes of the texts it holds.
+(0), the CPU time of the crawl's process tree and of the sample site (this process, beside
+it on the same cores) per document, peak RSS of the crawl's process tree and of the crawl
+process alone, and the database size, also as a multiple of the UTF-8 bytes of the texts it
+holds.
 
 ``--portal`` serves the documents in the shape of real portals (8,400 characters on average,
 every third one GBK, a visit counter on every page); ``--docs`` takes a list to sweep N.
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -95,6 +98,9 @@ def crawl(
     for key, value in {**COMMON, **settings}.items():
         cmd += ["-s", f"{key}={value}"]
     peak = own = 0
+    children, site = (
+        resource.getrusage(w) for w in (resource.RUSAGE_CHILDREN, resource.RUSAGE_SELF)
+    )
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -116,7 +122,17 @@ def crawl(
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"crawl failed ({proc.returncode}):\n{stderr[-3000:]}")
-    return {"seconds": seconds, "peak_rss_mib": peak / 1024, "own_rss_mib": own / 1024}
+    return {
+        "seconds": seconds, "peak_rss_mib": peak / 1024, "own_rss_mib": own / 1024,
+        "cpu_s": _cpu(resource.RUSAGE_CHILDREN) - _cpu(children),  # the crawl and its pool
+        "site_cpu_s": _cpu(resource.RUSAGE_SELF) - _cpu(site),  # the sample site (+ sampler)
+    }  # fmt: skip
+
+
+def _cpu(usage: int | resource.struct_rusage) -> float:
+    if isinstance(usage, int):
+        usage = resource.getrusage(usage)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_n(docs: int, workers: list[int], portal: bool) -> list[dict]:
@@ -214,12 +230,14 @@ def main() -> None:
         results += [r for n in counts for r in recheck(n, args.portal)]
     print(
         f"{'N':>5} {'variant':<34} {'s':>7} {'docs/s':>7} {'ratio':>6} {'ms/doc':>7} "
-        f"{'RSS tree':>8} {'RSS own':>7} {'DB MiB':>7} {'DB/text':>7}"
+        f"{'CPU ms/doc':>10} {'site':>5} {'RSS tree':>8} {'RSS own':>7} {'DB MiB':>7} "
+        f"{'DB/text':>7}"
     )
     for r in results:
         print(
             f"{r['docs']:>5} {r['variant']:<34} {r['seconds']:>7.1f} {r['docs_per_s']:>7.1f} "
             f"{r.get('ratio_to_fetch_only', 1.0):>6.2f} {r.get('ms_per_doc', 0):>7.1f} "
+            f"{1000 * r['cpu_s'] / r['docs']:>10.1f} {1000 * r['site_cpu_s'] / r['docs']:>5.1f} "
             f"{r['peak_rss_mib']:>8.0f} {r['own_rss_mib']:>7.0f} {r.get('db_mib', 0):>7.1f} "
             f"{r.get('db_to_text', 0):>7.2f}"
             + (f"  {r['not_modified']} answered 304, rows added {r['rows_added']}"
