@@ -301,3 +301,34 @@ def test_cleanup_keeps_real_sentences():
 
 def test_every_rule_has_help():
     assert all(help_ for _, help_ in rules_help())
+
+
+META_PAGES = [
+    """<html><head><title>关于2025年政府工作报告的说明_吴江区人民政府</title>
+    <meta property="og:site_name" content="吴江区人民政府"><meta name="author" content="办公室">
+    <meta name="PubDate" content="2025-01-08 09:30"></head><body><h1>政府工作报告</h1>
+    <p>正文。</p></body></html>""",
+    """<html><head><title>招商公告</title><script type="application/ld+json">
+    {"@type": "NewsArticle", "headline": "太仓港招商公告", "datePublished": "2024-03-05",
+     "publisher": {"@type": "Organization", "name": "太仓市商务局"}}</script></head>
+    <body><p>正文。</p></body></html>""",
+    """<html><head><title>无日期</title><script type="application/ld+json">{broken</script>
+    </head><body><p>发布时间：2023年7月1日</p></body></html>""",
+]
+
+
+@pytest.mark.parametrize("page", META_PAGES)
+def test_page_metadata_is_trafilaturas_title_site_and_date(page):
+    """page_metadata takes trafilatura's metadata steps but the ones govwatch never reads: on
+    the title, site name and date it must agree with trafilatura's whole metadata step."""
+    from lxml import html as lxml_html
+    from trafilatura.metadata import extract_metadata
+
+    from pipelines.maintext import DATE_PARAMS, page_metadata
+
+    url = "http://www.wujiang.gov.cn/zwgk/1.html"
+    ours = page_metadata(lxml_html.document_fromstring(page), url)
+    whole = extract_metadata(lxml_html.document_fromstring(page), url, dict(DATE_PARAMS))
+    assert ours is not None
+    assert (ours.title, ours.sitename, ours.date) == (whole.title, whole.sitename, whole.date)
+    assert ours.title
