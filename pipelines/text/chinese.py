@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from functools import cache, lru_cache
 from importlib import resources
+from typing import Any
 
 PINYIN = re.compile(
     r"(?<=[\u4e00-\u9fff])[(（]\s*[a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹ]{1,7}\d?\s*[)）]"
@@ -57,16 +58,34 @@ def frequent_characters() -> frozenset[str]:
     return frozenset(ch for ch, n in counts.items() if n >= MIN_COUNT)
 
 
-HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 HAN_SAMPLE = 3000  # Han characters scored: plenty to tell Chinese from mojibake
 
 
 def plausibility(text: str, sample: int = 20000) -> float | None:
     """Share of frequent characters among the (first ``HAN_SAMPLE``) Han characters of the
-    first ``sample`` characters of ``text``; None if it has none."""
-    han = "".join(HAN_RUN.findall(text[:sample]))[:HAN_SAMPLE]
-    if not han:
+    first ``sample`` characters of ``text``; None if it has none. (Every page is scored once
+    or more as it is decoded: code points in numpy, not a regex and a set, are a fifth of
+    the time.)"""
+    import numpy as np
+
+    points = np.frombuffer(text[:sample].encode("utf-32-le"), np.uint32)
+    han = points[(points >= HAN_FIRST) & (points <= HAN_LAST)][:HAN_SAMPLE]
+    if not han.size:
         return None
-    common = frequent_characters()
-    simplified = to_simplified(han)
-    return sum(map(common.__contains__, simplified)) / len(simplified)
+    simplified = np.frombuffer(
+        to_simplified(han.tobytes().decode("utf-32-le")).encode("utf-32-le"), np.uint32
+    )
+    inside = simplified[(simplified >= HAN_FIRST) & (simplified <= HAN_LAST)]
+    return int(_frequent_table()[inside - HAN_FIRST].sum()) / len(simplified)
+
+
+HAN_FIRST, HAN_LAST = 0x4E00, 0x9FFF  # the range of HAN; frequent characters are all in it
+
+
+@cache
+def _frequent_table() -> Any:  # a numpy array (numpy is imported when this runs)
+    import numpy as np
+
+    table = np.zeros(HAN_LAST - HAN_FIRST + 1, dtype=bool)
+    table[[ord(ch) - HAN_FIRST for ch in frequent_characters()]] = True
+    return table
