@@ -140,6 +140,15 @@ def test_one_crawl_of_a_source_at_a_time_and_a_dead_holder_is_taken_over(site, t
 def test_remote_control_and_telnet_are_off():
     assert settings.REMOTE_CONTROL_ENABLED is False
     assert settings.TELNETCONSOLE_ENABLED is False
+    # and never even imported: not in the extensions Scrapy loads
+    from scrapy.settings import Settings
+
+    loaded = Settings()
+    loaded.setmodule(settings)
+    names = set(loaded.getwithbase("EXTENSIONS"))
+    assert not names & {"scrapy.extensions.remote_control.RemoteControl",
+                        "scrapy.extensions.telnet.TelnetConsole"}  # fmt: skip
+    assert "scrapy.extensions.corestats.CoreStats" in names  # the rest of the base is there
 
 
 @pytest.mark.parametrize("host", ["ex ample.com", "http://x.cn", "*", "a..b"])
