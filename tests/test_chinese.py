@@ -186,3 +186,24 @@ def test_reports_link_copies_across_sites_and_scripts(site, tmp_path, db_path):
         2019,
         "吴江区人民政府",
     )
+
+
+def test_the_frequent_characters_file_is_the_count_of_the_seed_pages():
+    """frequent.txt is derived data: it must say what counting the seeds says (rewrite it
+    with `python -m pipelines.text.chinese` after changing the seeds or the rule)."""
+    from importlib import resources
+
+    from pipelines.text.chinese import (
+        FREQUENT_FILE,
+        count_frequent,
+        frequent_characters,
+        write_frequent,
+    )
+
+    seeds = resources.files("samplesite").joinpath("seeds")
+    texts = [e.read_text(encoding="utf-8") for e in seeds.iterdir() if e.name.endswith(".txt")]
+    counted = count_frequent(texts)
+    assert len(counted) > 1000
+    assert frequent_characters() == counted
+    written = resources.files("pipelines.text").joinpath(FREQUENT_FILE).read_text("utf-8")
+    assert written == write_frequent(counted)

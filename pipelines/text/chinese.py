@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
@@ -51,14 +52,36 @@ def strip_pinyin(text: str) -> str:
     return PINYIN.sub("", text)
 
 
+FREQUENT_FILE = "frequent.txt"  # beside this module; '#' lines are comments
+
+
 @cache
 def frequent_characters() -> frozenset[str]:
-    corpus = resources.files("samplesite").joinpath("seeds")
+    """The Han characters frequent in real government and investment pages (the sample
+    site's seed pages, Simplified): read from FREQUENT_FILE, which ``count_frequent`` wrote
+    (a test holds the two equal), instead of counting the seeds in every crawl process."""
+    text = resources.files(__package__).joinpath(FREQUENT_FILE).read_text(encoding="utf-8")
+    lines = (line for line in text.splitlines() if not line.startswith("#"))
+    return frozenset("".join(lines).replace(" ", ""))
+
+
+def count_frequent(texts: Iterable[str]) -> frozenset[str]:
+    """The Han characters seen at least MIN_COUNT times in ``texts`` (as Simplified)."""
     counts: Counter[str] = Counter()
-    for entry in corpus.iterdir():
-        if entry.name.endswith(".txt"):
-            counts.update(HAN.findall(to_simplified(entry.read_text(encoding="utf-8"))))
+    for text in texts:
+        counts.update(HAN.findall(to_simplified(text)))
     return frozenset(ch for ch, n in counts.items() if n >= MIN_COUNT)
+
+
+def write_frequent(chars: frozenset[str]) -> str:
+    """FREQUENT_FILE's text for ``chars``: sorted, 50 a line, under a comment."""
+    ordered = "".join(sorted(chars))
+    lines = [ordered[i : i + 50] for i in range(0, len(ordered), 50)]
+    head = (
+        "# Frequent Han characters (pipelines.text.chinese.count_frequent of the sample site's\n"
+        "# seed pages); rewrite with: python -m pipelines.text.chinese\n"
+    )
+    return head + "\n".join(lines) + "\n"
 
 
 HAN_SAMPLE = 3000  # Han characters scored: plenty to tell Chinese from mojibake
@@ -92,3 +115,13 @@ def _frequent_table() -> Any:  # a numpy array (numpy is imported when this runs
     table = np.zeros(HAN_LAST - HAN_FIRST + 1, dtype=bool)
     table[[ord(ch) - HAN_FIRST for ch in frequent_characters()]] = True
     return table
+
+
+if __name__ == "__main__":  # rewrite FREQUENT_FILE from the seed pages
+    from pathlib import Path
+
+    seeds = resources.files("samplesite").joinpath("seeds")
+    texts = [e.read_text(encoding="utf-8") for e in seeds.iterdir() if e.name.endswith(".txt")]
+    Path(__file__).with_name(FREQUENT_FILE).write_text(
+        write_frequent(count_frequent(texts)), encoding="utf-8"
+    )
