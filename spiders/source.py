@@ -44,10 +44,6 @@ if TYPE_CHECKING:
 
 HTML_TYPES = re.compile(rb"^(text/html|application/xhtml\+xml|text/plain)", re.I)
 GONE = (404, 410)
-# List pages wait behind the documents already found: the queue holds about one list page of
-# documents instead of every document of every list page read ahead (memory flat in the
-# number of documents), and what was found is fetched, extracted and stored first.
-LIST_PRIORITY = -1
 # Chromium on a server: no sandbox as root, no GPU, and none of its own calls home.
 RENDER_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
@@ -118,7 +114,6 @@ class SourceSpider(scrapy.Spider):
             callback=self.parse_list,
             errback=self.on_error,
             meta={"page_kind": "list", "script_paged": script_paged, **self._render_meta("list")},
-            priority=LIST_PRIORITY,
         )
 
     def _api_request(self, page: int) -> scrapy.Request:
@@ -129,8 +124,7 @@ class SourceSpider(scrapy.Spider):
                    "X-Requested-With": "XMLHttpRequest", **api.headers}  # fmt: skip
         meta = {"page_kind": "list", "api_page": page}
         url = api.page_url(page)
-        kwargs = {"callback": self.parse_api, "errback": self.on_error, "meta": meta,
-                  "priority": LIST_PRIORITY}  # fmt: skip
+        kwargs = {"callback": self.parse_api, "errback": self.on_error, "meta": meta}
         if form is not None:
             return scrapy.FormRequest(url, formdata=form, headers=headers, **kwargs)
         if body is not None:
