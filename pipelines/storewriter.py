@@ -8,7 +8,7 @@ alone, and a process killed before the commit leaves every document of the batch
 never half-written. Results are delivered (in the reactor's thread) only once the batch is
 committed, so a document is counted only when it is durable.
 
-Why a thread: most of a write is SQLite's own work (the trigram index of the text above all),
+Why a thread: much of a write is SQLite's own work (the search index, compression, the statements),
 which runs without the GIL, beside the reactor; and a commit per batch instead of per
 document. Under a light load a batch is a single call, as before.
 """

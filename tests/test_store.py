@@ -249,7 +249,7 @@ def test_search_index_keeps_one_row_per_document(store):
 
 def test_search_checks_every_candidate_for_the_whole_term(store):
     key = normalizer()
-    apart = "政府工作会议召开。府工作人员说，工作报告已经写好，作报告的人来了。"  # all trigrams
+    apart = "政府工作会议召开。府工作人员说，工作报告已经写好，作报告的人来了。"  # all pairs
     whole = "市长作政府工作报告，回顾过去一年的工作。"
     for n, text in enumerate((apart, whole, "ABC Corp 投资 PDF 文件"), 1):
         store.record(f"{URL}?{n}", source="s", text=text, norm_text=key(text), title="t")
