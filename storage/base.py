@@ -63,12 +63,13 @@ class Connection:
     # each call (and a savepoint makes FTS5 write its pending index data out each time).
     # Table and column names here come from the code, never from input.
 
-    def _row(self, sql: str, args: Sequence[Any] = ()) -> dict[str, Any] | None:
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         cursor = self.db.conn.execute(sql, args)
-        row = cursor.fetchone()
-        return (
-            None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
-        )
+        names = [d[0] for d in cursor.description]
+        return (dict(zip(names, row, strict=True)) for row in cursor)
+
+    def _row(self, sql: str, args: Sequence[Any] = ()) -> dict[str, Any] | None:
+        return next(self._rows(sql, args), None)
 
     def _insert(self, table: str, row: dict[str, Any], *, replace: bool = False) -> int:
         verb = "insert or replace" if replace else "insert"

@@ -125,14 +125,12 @@ class ReportIndex(Connection):
         newest = self.db.execute("select max(document_id) from report_copies").fetchone()[0]
         if not newest or newest <= cands.last_id:
             return cands  # nothing linked since: no need to read signatures
-        cursor = self.db.conn.execute(
+        rows = list(self._rows(
             """select d.id, d.url, v.signature, v.shingles, rc.report_id, rc.relation
                from report_copies rc join documents d on d.id = rc.document_id
                join versions v on v.id = d.latest_version_id
                where rc.document_id > ? and v.signature is not null order by rc.document_id""",
-            [cands.last_id])  # fmt: skip
-        names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, r, strict=True)) for r in cursor]
+            [cands.last_id]))  # fmt: skip
         if rows:
             cands.add(rows)
         return cands

@@ -28,13 +28,8 @@ class Rule:
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        cls.regex = re.compile(cls.pattern)
         Rule.registry.append(cls)
         _any_rule.cache_clear()
-
-    @classmethod
-    def matches(cls, line: str) -> bool:
-        return bool(cls.regex.match(line))
 
 
 class QrPrompt(Rule):
