@@ -35,6 +35,8 @@ def main_text(root: Any, url: str | None) -> Any:
     import trafilatura
     from lxml import html as lxml_html
 
+    _guard_comparison()
+
     def run(node: Any, metadata: bool = True) -> Any:
         page = node if node.tag == "html" else lxml_html.tostring(node, encoding="unicode")
         lean = page_metadata(page, url) if metadata and node.tag == "html" else None
@@ -137,6 +139,60 @@ def visible_text(body: Any) -> str:
         if t and t.strip()
     )
     return "\n".join(parts)
+
+
+def _guard_comparison() -> None:
+    """Let trafilatura skip readability where its reading provably cannot be chosen.
+
+    After its own extraction trafilatura reads the page again with readability (a fifth of an
+    extraction's time) and keeps that reading instead only when it is more than twice as long,
+    or when its own has no paragraph text or more tables than paragraphs (``_prefer_readability``;
+    other rules are for recall mode). Readability's text is made of the page's own text nodes
+    (plus "VIDEO" in an iframe), so it is never longer than the page's whole text: when that is
+    at most twice the own reading, and the own reading has paragraphs, is clean and long enough
+    not to call justext, the comparison would return the own reading unchanged, and does so
+    here without running. Everything else goes through trafilatura's comparison as before.
+    A trafilatura whose comparison is not this one (its signature and rules as in 2.3) is left
+    as it is.
+    """
+    import inspect
+
+    import trafilatura.core as core
+    import trafilatura.external as external
+
+    compare = getattr(core, "compare_extraction", None)
+    if compare is None or compare is _guarded_comparison:
+        return
+    known = ["cleaned_tree", "raw_tree", "body", "text", "options"]
+    if list(inspect.signature(compare).parameters) != known or not all(
+        hasattr(external, name) for name in ("_prefer_readability", "SANITIZED_XPATH")
+    ):
+        return
+    _TRAFILATURA[:] = [compare, external.SANITIZED_XPATH]
+    core.compare_extraction = _guarded_comparison
+
+
+_TRAFILATURA: list[Any] = []  # trafilatura's own comparison and its "unclean" test, once found
+
+
+def _guarded_comparison(cleaned: Any, raw_tree: Any, body: Any, text: str, options: Any) -> Any:
+    compare, unclean = _TRAFILATURA
+    if (
+        options.focus != "recall"
+        and len(text) >= options.min_extracted_size
+        and len(body.findall(".//table")) <= len(body.findall(".//p"))
+        and body.xpath(".//p//text()")
+        and not body.xpath(unclean)
+        and page_text_bound(raw_tree) <= 2 * len(text)
+    ):
+        return body, text
+    return compare(cleaned, raw_tree, body, text, options)
+
+
+def page_text_bound(tree: Any) -> int:
+    """At least as long as any text read from ``tree``'s nodes: all its text, and the word
+    readability writes into each iframe it keeps."""
+    return len(tree.text_content()) + len("VIDEO") * sum(1 for _ in tree.iter("iframe"))
 
 
 def page_metadata(tree: Any, url: str | None) -> Any:

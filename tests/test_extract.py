@@ -332,3 +332,44 @@ def test_page_metadata_is_trafilaturas_title_site_and_date(page):
     assert ours is not None
     assert (ours.title, ours.sitename, ours.date) == (whole.title, whole.sitename, whole.date)
     assert ours.title
+
+
+def test_skipping_readability_changes_no_extraction(monkeypatch):
+    """trafilatura's readability comparison is skipped only where it cannot change the reading
+    (maintext._guard_comparison): every page extracts the same as with the comparison always
+    run, and the test pages take both ways."""
+    import trafilatura.core
+    import trafilatura.external
+
+    from pipelines import maintext
+
+    long = SampleSite(generated=3, portal_shape=True)
+    pages = [(path, SITE.render(path)) for path in SITE.docs]
+    pages += [(f"/gen/doc/{i}.html", long.render(f"/gen/doc/{i}.html")) for i in (1, 2, 3)]
+    pages = [(p, decode_body(body, ctype).text) for p, (status, ctype, body, _) in pages]
+    line = "推进吴江智能装备产业园建设，聚焦高端装备制造业。"
+    lines = "".join(f"<div>第{i}条 {line}</div>" for i in range(40))
+    menu = "".join(f"<li><a href='/m{i}'>栏目导航第{i}项</a></li>" for i in range(300))
+    pages += [  # readability's reading wins (the divs are the article); a page mostly menu
+        ("/divs.html", f"<html><body><div><p>{'导语。' * 100}</p>{lines}</div></body></html>"),
+        ("/menu.html", f"<html><body><ul>{menu}</ul><p>{'正文内容。' * 60}</p></body></html>"),
+    ]
+    readability = []
+    real = trafilatura.external.try_readability
+    monkeypatch.setattr(
+        trafilatura.external, "try_readability", lambda tree: readability.append(1) or real(tree)
+    )
+
+    def run() -> list:
+        found = [extract(html, f"http://www.wujiang.gov.cn{path}") for path, html in pages]
+        return [(r.text, r.title, r.published) if r else None for r in found]
+
+    guarded = run()
+    assert trafilatura.core.compare_extraction is maintext._guarded_comparison
+    skipped = len(pages) - len(readability)
+    monkeypatch.setattr(trafilatura.core, "compare_extraction", maintext._TRAFILATURA[0])
+    monkeypatch.setattr(maintext, "_guard_comparison", lambda: None)
+    readability.clear()
+    assert run() == guarded
+    assert len(readability) == len(pages)  # the comparison ran on every page
+    assert 0 < skipped < len(pages)
