@@ -248,6 +248,10 @@ def _page_title(tree: Any) -> str | None:
     return None
 
 
+def _started() -> bool:
+    return True
+
+
 def _warm_up() -> None:
     """Import once per worker, not per page."""
     import numpy  # noqa: F401
@@ -276,6 +280,7 @@ class ExtractPipeline:
         self.min_chars = min_chars
         self.in_process_left = max(0, pool_after)  # extracted here before the pool starts
         self.pool: Executor | None = None  # processes; a cluster worker sets a thread
+        self._ready: Any = None  # the started pool's first call: it has warmed up once done
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -291,7 +296,9 @@ class ExtractPipeline:
         """Nothing to start yet: the first EXTRACT_POOL_AFTER bodies are extracted in this
         process and the pool starts with the next one, so a re-check answered by 304s and
         identical bodies, or one that finds a handful of new documents, never pays for
-        starting a process (about 1.5 s of CPU: Python, trafilatura, the dictionaries)."""
+        starting a process (about 1.5 s of CPU: Python, trafilatura, the dictionaries).
+        While the pool's process starts, bodies are still extracted here: the crawl does not
+        wait for it."""
 
     def _start_pool(self) -> Executor:
         if self.pool is None:
@@ -300,7 +307,16 @@ class ExtractPipeline:
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_warm_up,
             )
+            self._ready = self.pool.submit(_started)  # done once a worker has warmed up
         return self.pool
+
+    def _pool_ready(self) -> bool:
+        """Whether the pool takes this body: it runs, or it is started now (and the body is
+        extracted here, as the next ones are until it has started)."""
+        if self.pool is None:
+            self._start_pool()
+            return False
+        return self._ready is None or self._ready.done()
 
     def close_spider(self, spider: Any = None) -> None:
         if self.pool is not None:
@@ -356,6 +372,9 @@ class ExtractPipeline:
         try:
             if self.pool is None and (self.workers <= 0 or self.in_process_left > 0):
                 self.in_process_left -= 1
+                self.crawler.stats.inc_value("extract/in_process")
+                return call(what, item.url, kwargs)
+            if not self._pool_ready():
                 self.crawler.stats.inc_value("extract/in_process")
                 return call(what, item.url, kwargs)
             self.crawler.stats.inc_value("extract/in_pool")
