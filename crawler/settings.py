@@ -19,6 +19,7 @@ Settings of our own (prefix = component):
     VERSIONS_MISSES_TO_REMOVE  consecutive 404/410 answers before a document is "removed"
     VERSIONS_KEEP_ERRORS_DAYS  error rows older than this are pruned when a run starts
     VERSIONS_BATCH         most documents written in one transaction (by the store's thread)
+    VERSIONS_BATCH_WAIT    seconds a transaction waits for more documents after its first
     NOTIFY_ENABLED         send run digests to the notify: rules of sources.yaml
     NOTIFY_BASE_URL        where `govwatch serve` is reachable, for links in digests
                            (env GOVWATCH_BASE_URL)
@@ -45,6 +46,7 @@ VERSIONS_SHRINK_GUARD = 0.7
 VERSIONS_MISSES_TO_REMOVE = 2
 VERSIONS_KEEP_ERRORS_DAYS = 90
 VERSIONS_BATCH = 50
+VERSIONS_BATCH_WAIT = 0.25
 NOTIFY_ENABLED = True
 NOTIFY_BASE_URL = os.environ.get("GOVWATCH_BASE_URL", "http://127.0.0.1:8700")
 NOTIFY_RETRIES = 3

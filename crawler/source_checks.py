@@ -186,6 +186,8 @@ NUMERIC_SETTINGS = {
     "ATTACHMENTS_MAX_BYTES": (1024, 1 << 31, True),
     "LIST_MAX_PAGES": (1, 10_000, True),
     "EXTRACT_WORKERS": (0, 16, True),
+    "VERSIONS_BATCH": (1, 10_000, True),
+    "VERSIONS_BATCH_WAIT": (0, 10, False),
 }
 
 

@@ -14,8 +14,8 @@ stored signatures silently.
 The CRC-32s are computed in numpy, all distinct 4-grams at once (CRC-32 being affine, a gram's
 CRC is put together from one precomputed part per character, ``_char_tables``), and each
 distinct gram is permuted once: the same numbers as ``zlib.crc32`` gram by gram, in about two
-milliseconds for a long report instead of fifteen (``tests/test_diff_normalize.py`` checks them against the plain
-definition, ``reference_signature``).
+milliseconds for a long report instead of fifteen (``tests/test_diff_normalize.py`` checks
+them against the plain definition, ``reference_signature``).
 """
 
 from __future__ import annotations

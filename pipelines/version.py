@@ -11,11 +11,11 @@ run's error log: they are never changes.
 
 Settings: VERSIONS_DB_PATH, VERSIONS_BUSY_TIMEOUT, VERSIONS_RUN_ID, VERSIONS_RUN_TRIGGER,
 VERSIONS_PROGRESS_INTERVAL, VERSIONS_SHRINK_GUARD, VERSIONS_MISSES_TO_REMOVE,
-VERSIONS_KEEP_ERRORS_DAYS, VERSIONS_BATCH.
+VERSIONS_KEEP_ERRORS_DAYS, VERSIONS_BATCH, VERSIONS_BATCH_WAIT.
 
 While the crawl runs, the writes go through a thread of their own, in transactions of up to
-VERSIONS_BATCH documents (pipelines.storewriter); a document is counted once its transaction
-has committed.
+VERSIONS_BATCH documents, gathered for up to VERSIONS_BATCH_WAIT seconds (pipelines.storewriter);
+a document is counted once its transaction has committed.
 """
 
 from __future__ import annotations
@@ -124,7 +124,9 @@ class VersionPipeline:
             "Run %(run)s of %(source)s into %(db)s",
             {"run": self.run_id, "source": self.source.name, "db": self.store.path},
         )
-        self.writer = StoreWriter(self.store, s.getint("VERSIONS_BATCH"))
+        self.writer = StoreWriter(
+            self.store, s.getint("VERSIONS_BATCH"), gather=s.getfloat("VERSIONS_BATCH_WAIT")
+        )
         self.writer.start()
         interval = s.getfloat("VERSIONS_PROGRESS_INTERVAL")
         if interval > 0:

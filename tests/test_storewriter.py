@@ -73,3 +73,24 @@ def test_a_batch_that_cannot_commit_fails_every_call_in_it(tmp_path):
         assert writer.failed == 3
         assert store.counts()["documents"] == 0
         assert not writer._thread.is_alive()
+
+
+def test_a_batch_waits_for_more_calls_up_to_its_gather_time(tmp_path):
+    """With ``gather``, calls that arrive within that time after a batch's first one share
+    its transaction; without, each is a batch of its own (the writer is idle when it comes)."""
+    import time
+
+    with VersionStore(tmp_path / "g.db") as store:
+        for gather, batches in ((5.0, 1), (0.0, 3)):
+            writer = StoreWriter(store, deliver=lambda fire, d, ok, value: fire(d, ok, value),
+                                 gather=gather)  # fmt: skip
+            writer.start()
+            started = time.monotonic()
+            for n in range(3):
+                writer.submit(store.record, f"http://127.0.0.1/{gather}/{n}", source="s",
+                              text=f"{n}{TEXT}")  # fmt: skip
+                time.sleep(0.2)
+            writer.stop()  # ends the wait: what is queued is written now
+            assert (writer.batches, writer.calls) == (batches, 3)
+            assert time.monotonic() - started < 4.0
+        assert store.counts()["documents"] == 6
