@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from parsel import Selector as Doc
 
 from govwatch.fetch import decode, fetch_url
-from pipelines.extract import extract
+from pipelines.extractor import extract
 from pipelines.text.metadata import date_from_list
 from spiders.blocked import challenge_reason
 from spiders.lists import (

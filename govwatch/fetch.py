@@ -14,7 +14,7 @@ from scrapy.http import Headers, TextResponse
 from scrapy.responsetypes import responsetypes
 
 from crawler import settings as defaults
-from pipelines.extract import extract, extract_file
+from pipelines.extractor import extract, extract_file
 from pipelines.text.charsets import decode_body
 from pipelines.text.files import FileError, kind_of
 

@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlparse
 from lxml import html as lxml_html
 
 from govwatch.fetch import decode, fetch_url
-from pipelines.extract import extract
+from pipelines.extractor import extract
 from spiders.blocked import challenge_reason
 from spiders.lists import SKIP_HREF, load_json, script_pages
 

@@ -8,7 +8,7 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from crawler.items import DocumentItem
-from pipelines import extract as extract_module
+from pipelines import extractor as extract_module
 from pipelines.extract import ExtractPipeline
 from storage import VersionStore
 from tests.conftest import scrapy_crawl, write_sources

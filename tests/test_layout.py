@@ -180,3 +180,20 @@ def test_every_package_says_what_it_is_for():
         if path.name == "__init__.py" or name == "scheduler":
             doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
             assert len(doc or "") > 30, f"{name} has no docstring saying what it is for"
+
+
+def test_extraction_processes_import_no_scrapy():
+    """An extraction process imports pipelines.extractor and warms up: Scrapy (half a second
+    of start-up in every process) is the crawl's, not theirs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pipelines.extractor as e; e._warm_up(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'scrapy', 'twisted'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
