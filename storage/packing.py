@@ -2,6 +2,11 @@
 differs from the text, compressed with the text as its preset dictionary: the two are nearly
 the same, so it costs a few bytes (deflate reaches back 32 KiB; a longer text's tail is
 compressed on its own). Rows written before compression hold plain strings; both are read.
+
+Levels: the text at zlib level 1, the normalised text at 3. On portal-shaped documents level 1
+takes 0.60 ms a text against 1.07 at level 6, for 7% more bytes (0.51 of the UTF-8 text
+against 0.48); for the normalised text, with the text as dictionary, level 3 is both faster
+and smaller than 1 and 6. Any level decompresses the same way.
 """
 
 from __future__ import annotations
@@ -9,16 +14,18 @@ from __future__ import annotations
 import zlib
 
 ZDICT_BYTES = 32000
+TEXT_LEVEL = 1
+NORM_LEVEL = 3
 
 
 def pack_text(text: str) -> bytes:
-    return zlib.compress(text.encode("utf-8"), 6)
+    return zlib.compress(text.encode("utf-8"), TEXT_LEVEL)
 
 
 def pack_norm(norm_text: str, text: str) -> bytes | None:
     if norm_text == text:
         return None
-    packer = zlib.compressobj(6, zdict=text.encode("utf-8")[:ZDICT_BYTES])
+    packer = zlib.compressobj(NORM_LEVEL, zdict=text.encode("utf-8")[:ZDICT_BYTES])
     return packer.compress(norm_text.encode("utf-8")) + packer.flush()
 
 
