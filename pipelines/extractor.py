@@ -10,6 +10,7 @@ charset. ``pipelines.extract.ExtractPipeline`` runs this in the crawl.
 from __future__ import annotations
 
 import copy
+import gc
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -239,6 +240,7 @@ def _warm_up() -> None:
 
     to_simplified("預熱")
     frequent_characters()
+    gc.freeze()  # the imports live as long as the worker: kept out of the collector's sight
 
 
 def _extract_call(html: str, url: str, kwargs: dict[str, Any]) -> Extracted | None:
