@@ -2,7 +2,8 @@
 file (``pipelines.extractor``: decoded HTML -> clean text, title, publication date, metadata).
 
 Extraction is CPU-heavy, so ExtractPipeline runs it in EXTRACT_WORKERS processes beside the
-crawl (0: in the crawl's own process). An extraction shorter than EXTRACT_MIN_CHARS is "nothing
+crawl (0: in the crawl's own process), started after the first EXTRACT_POOL_AFTER bodies and
+sent the bodies that wait for them in batches (``_in_pool``). An extraction shorter than EXTRACT_MIN_CHARS is "nothing
 usable": the item is dropped with ``DropItem`` and counted as ``extract/empty``, never stored as
 a version.
 
@@ -24,6 +25,8 @@ from scrapy.exceptions import DropItem
 from crawler.items import DocumentItem
 from pipelines.extractor import (
     Extracted,
+    ExtractorFailed,
+    _call_batch,
     _extract_call,
     _file_call,
     _started,
@@ -46,6 +49,8 @@ __all__ = ["ExtractPipeline", "Extracted", "ExtractionError", "extract", "extrac
 
 logger = logging.getLogger(__name__)
 
+EXTRACT_BATCH = 16  # most bodies sent to an extraction process at once
+
 
 class ExtractionError(DropItem):
     """An item that gives no version; ``kind`` is the run's error kind (extract, no_text ...)."""
@@ -65,6 +70,8 @@ class ExtractPipeline:
         self.in_process_left = max(0, pool_after)  # extracted here before the pool starts
         self.pool: Executor | None = None  # processes; a cluster worker sets a thread
         self._ready: Any = None  # the started pool's first call: it has warmed up once done
+        self._waiting: list[tuple[tuple, asyncio.Future]] = []  # calls for the next batch
+        self._batches = 0  # batches sent and not yet returned
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -104,6 +111,48 @@ class ExtractPipeline:
             self._start_pool()
             return False
         return self._ready is None or self._ready.done()
+
+    def _in_pool(self, *call: Any) -> asyncio.Future:
+        """``(True, result)`` or ``(False, exception)`` of ``call`` in the pool, sent in a batch.
+
+        At most one batch runs in each worker and one more waits for it; the calls that come
+        meanwhile wait here and go together as the next batch (up to EXTRACT_BATCH). So a
+        crawl that is ahead of its extraction sends few, larger messages (each costs the
+        executor's threads and pipes about a millisecond of the crawl's CPU), and a slow one
+        sends each body as it comes, as before."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((call, done))
+        self._send()
+        return done
+
+    def _send(self) -> None:
+        while self._waiting and self._batches < max(1, self.workers) + 1:
+            batch, self._waiting = self._waiting[:EXTRACT_BATCH], self._waiting[EXTRACT_BATCH:]
+            try:
+                sent = self._start_pool().submit(_call_batch, [call for call, _ in batch])
+            except (BrokenProcessPool, RuntimeError) as exc:  # a pool that died or shut down
+                self._settle(batch, exc)
+                continue
+            self._batches += 1
+            self.crawler.stats.inc_value("extract/pool_batches")
+            asyncio.wrap_future(sent).add_done_callback(lambda f, b=batch: self._returned(b, f))
+
+    def _returned(self, batch: list, sent: asyncio.Future) -> None:
+        self._batches -= 1
+        if sent.cancelled():  # the pool was shut down
+            self._settle(batch, RuntimeError("extraction cancelled"))
+        else:
+            self._settle(batch, sent.exception() or sent.result())
+        self._send()
+
+    @staticmethod
+    def _settle(batch: list, outcome: list | BaseException) -> None:
+        """Each call's ``(ok, value)``; ``(False, exception)`` for all when the batch failed
+        whole (its worker died)."""
+        results = outcome if isinstance(outcome, list) else [(False, outcome)] * len(batch)
+        for (_, done), result in zip(batch, results, strict=True):
+            if not done.done():
+                done.set_result(result)
 
     def close_spider(self, spider: Any = None) -> None:
         if self.pool is not None:
@@ -165,8 +214,10 @@ class ExtractPipeline:
                 self.crawler.stats.inc_value("extract/in_process")
                 return call(what, item.url, kwargs)
             self.crawler.stats.inc_value("extract/in_pool")
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._start_pool(), call, what, item.url, kwargs)
+            ok, value = await self._in_pool(call, what, item.url, kwargs)
+            if not ok:
+                raise value
+            return value
         except FileError as exc:
             self.crawler.stats.inc_value(f"extract/{exc.kind}")
             raise ExtractionError(f"{item.file_kind} file: {exc}", exc.kind) from None
@@ -177,6 +228,11 @@ class ExtractPipeline:
             self.close_spider()
             raise ExtractionError(f"extraction worker died: {item.url}") from None
         except Exception as exc:  # a page that breaks the extractor is an error, not a crash
-            logger.exception("Extraction failed on %(url)s", {"url": item.url})
+            what = {"url": item.url}
+            if isinstance(exc, ExtractorFailed):  # in a worker: its traceback is the one to read
+                logger.error("Extraction failed on %(url)s\n%(tb)s", {**what, "tb": exc.details})
+            else:
+                logger.exception("Extraction failed on %(url)s", what)
             self.crawler.stats.inc_value("extract/failed")
-            raise ExtractionError(f"extraction failed: {item.url}: {exc!r}") from None
+            said = str(exc) if isinstance(exc, ExtractorFailed) else repr(exc)
+            raise ExtractionError(f"extraction failed: {item.url}: {said}") from None

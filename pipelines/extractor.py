@@ -243,6 +243,36 @@ def _warm_up() -> None:
     gc.freeze()  # the imports live as long as the worker: kept out of the collector's sight
 
 
+class ExtractorFailed(Exception):
+    """An extraction that raised in a worker process: ``str()`` says what, ``details`` holds
+    the worker's traceback."""
+
+    def __init__(self, summary: str, details: str) -> None:
+        super().__init__(summary, details)
+        self.summary, self.details = summary, details
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+def _call_batch(calls: list[tuple[Any, ...]]) -> list[tuple[bool, Any]]:
+    """``(True, result)`` or ``(False, exception)`` for each ``(function, *args)``: a batch's
+    failures are its calls' own. A file's FileError goes back as it is; any other exception as
+    an ExtractorFailed carrying the worker's traceback."""
+    import traceback
+
+    out: list[tuple[bool, Any]] = []
+    for func, *args in calls:
+        try:
+            out.append((True, func(*args)))
+        except FileError as exc:
+            out.append((False, exc))
+        except Exception as exc:
+            summary = f"{type(exc).__name__}: {exc}"
+            out.append((False, ExtractorFailed(summary, "".join(traceback.format_exception(exc)))))
+    return out
+
+
 def _extract_call(html: str, url: str, kwargs: dict[str, Any]) -> Extracted | None:
     return extract(html, url, **kwargs)
 

@@ -9,7 +9,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.items import DocumentItem
 from pipelines import extractor as extract_module
-from pipelines.extract import ExtractPipeline
+from pipelines.extract import ExtractionError, ExtractPipeline
 from storage import VersionStore
 from tests.conftest import scrapy_crawl, write_sources
 
@@ -135,6 +135,22 @@ def test_pool_takes_over_once_started_and_the_crawl_does_not_wait_for_it():
             await asyncio.sleep(0.1)
         texts.append((await pipeline.process_item(item(3))).text)
         assert crawler.stats.get_value("extract/in_pool") == 1
+        # bodies that come while the worker is busy go to it together, each with its own
+        # result; a file that cannot be read fails alone
+        many = [item(i) for i in range(4, 16)]
+        for i, it in enumerate(many):
+            it.html = it.html.replace("十亿元", f"{i + 10}亿元")
+        broken = item(99)
+        broken.html, broken.file_kind, broken.body = "", "pdf", b"%PDF-1.4 not really"
+        outcomes = await asyncio.gather(
+            *(pipeline.process_item(x) for x in [*many, broken]), return_exceptions=True
+        )
+        assert [o.text.count(f"{i + 10}亿元") > 0 for i, o in enumerate(outcomes[:-1])] == [
+            True
+        ] * len(many)
+        assert isinstance(outcomes[-1], ExtractionError)
+        assert crawler.stats.get_value("extract/in_pool") == 1 + len(many) + 1
+        assert crawler.stats.get_value("extract/pool_batches") < 1 + len(many)
         return texts
 
     try:
