@@ -3,9 +3,9 @@ file (``pipelines.extractor``: decoded HTML -> clean text, title, publication da
 
 Extraction is CPU-heavy, so ExtractPipeline runs it in EXTRACT_WORKERS processes beside the
 crawl (0: in the crawl's own process), started after the first EXTRACT_POOL_AFTER bodies and
-sent the bodies that wait for them in batches (``_in_pool``). An extraction shorter than EXTRACT_MIN_CHARS is "nothing
-usable": the item is dropped with ``DropItem`` and counted as ``extract/empty``, never stored as
-a version.
+sent the bodies that wait for them in batches (``_in_pool``). An extraction shorter than
+EXTRACT_MIN_CHARS is "nothing usable": the item is dropped with ``DropItem`` and counted as
+``extract/empty``, never stored as a version.
 
 Settings: EXTRACT_WORKERS, EXTRACT_MIN_CHARS, EXTRACT_POOL_AFTER.
 """

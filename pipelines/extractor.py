@@ -10,6 +10,7 @@ charset. ``pipelines.extract.ExtractPipeline`` runs this in the crawl.
 from __future__ import annotations
 
 import copy
+import functools
 import gc
 import re
 from dataclasses import asdict, dataclass, field
@@ -78,6 +79,26 @@ def _restrict(tree: Any, content: tuple[str, str]) -> Any:
     return new
 
 
+@functools.cache
+def _html_parser() -> Any:
+    """lxml.html's parser, with its element classes chosen in C: lxml.html's own choice is a
+    Python call for every element the extraction touches (hundreds a page, to give form
+    fields their form classes, which nothing here uses); every element is an HtmlElement."""
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    parser = lxml_html.HTMLParser()
+    parser.set_element_class_lookup(
+        etree.ElementDefaultClassLookup(
+            element=lxml_html.HtmlElement,
+            comment=lxml_html.HtmlComment,
+            pi=lxml_html.HtmlProcessingInstruction,
+            entity=lxml_html.HtmlEntity,
+        )
+    )
+    return parser
+
+
 def extract(
     html: str,
     url: str | None = None,
@@ -99,7 +120,7 @@ def extract(
     if not html or not html.strip():
         return None
     try:
-        tree = lxml_html.document_fromstring(html)
+        tree = lxml_html.document_fromstring(html, parser=_html_parser())
     except (ValueError, lxml_html.etree.ParserError):
         return None
     body = tree.find("body")

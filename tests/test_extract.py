@@ -373,3 +373,27 @@ def test_skipping_readability_changes_no_extraction(monkeypatch):
     assert run() == guarded
     assert len(readability) == len(pages)  # the comparison ran on every page
     assert 0 < skipped < len(pages)
+
+
+def test_fast_element_classes_change_no_extraction(monkeypatch):
+    """extract() parses with element classes chosen in C (every element an HtmlElement, form
+    fields too): the seed pages, and a page with a form, extract as with lxml.html's own."""
+    from lxml import html as lxml_html
+
+    from pipelines import extractor
+
+    form = "<form><label>姓名<input name='a'></label><select><option>一</option></select></form>"
+    text = "吴江区招商引资项目签约仪式举行，共签约项目十二个，总投资一百亿元。" * 10
+    pages = [decode_body(SITE.render(p)[2], SITE.render(p)[1]).text for p in SITE.docs]
+    pages.append(f"<html><body><div><h1>通知</h1><p>{text}</p>{form}</div></body></html>")
+
+    def run() -> list:
+        found = [extract(html, "http://www.wujiang.gov.cn/a.html") for html in pages]
+        return [(r.text, r.title, r.published, r.meta) if r else None for r in found]
+
+    fast = run()
+    tree = lxml_html.document_fromstring(pages[-1], parser=extractor._html_parser())
+    assert {type(e) for e in tree.iter() if isinstance(e.tag, str)} == {lxml_html.HtmlElement}
+    monkeypatch.setattr(extractor, "_html_parser", lxml_html.HTMLParser)
+    assert run() == fast
+    assert text[:20] in fast[-1][0]
