@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import re
 from typing import Any
 
@@ -130,15 +131,18 @@ INVISIBLE = ("script", "style", "noscript", "template")
 def visible_text(body: Any) -> str:
     """The body's text with element boundaries kept as line breaks (meta lines stay apart),
     without the text of scripts and styles."""
-    parts = (
-        t.strip()
-        for t in body.xpath(
-            ".//text()[not(ancestor::script or ancestor::style or ancestor::noscript "
-            "or ancestor::template)]"
-        )
-        if t and t.strip()
+    parts = (t.strip() for t in _visible_nodes()(body) if t)
+    return "\n".join(t for t in parts if t)
+
+
+@functools.cache
+def _visible_nodes() -> Any:  # compiled once: lxml compiles an xpath() string at every call
+    from lxml import etree
+
+    return etree.XPath(
+        ".//text()[not(ancestor::script or ancestor::style or ancestor::noscript "
+        "or ancestor::template)]"
     )
-    return "\n".join(parts)
 
 
 def _guard_comparison() -> None:
