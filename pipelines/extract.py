@@ -87,7 +87,7 @@ class ExtractPipeline:
         """Nothing to start yet: the first EXTRACT_POOL_AFTER bodies are extracted in this
         process and the pool starts with the next one, so a re-check answered by 304s and
         identical bodies, or one that finds a handful of new documents, never pays for
-        starting a process (about 1.5 s of CPU: Python, trafilatura, the dictionaries).
+        starting a process (about half a second of CPU: Python, trafilatura, the dictionaries).
         While the pool's process starts, bodies are still extracted here: the crawl does not
         wait for it."""
         # what the imports and the crawl's setup made lives as long as the crawl: out of the
