@@ -26,15 +26,15 @@ from crawler.items import DocumentItem
 from pipelines.extractor import (
     Extracted,
     ExtractorFailed,
-    _call_batch,
-    _extract_call,
-    _file_call,
-    _started,
-    _warm_up,
     attachment_lines,
+    call_batch,
     extract,
+    extract_call,
     extract_file,
+    file_call,
     own_text,
+    warm_up,
+    worker_ready,
 )
 from pipelines.text.files import FileError
 from pipelines.text.metadata import date_from_list
@@ -99,9 +99,9 @@ class ExtractPipeline:
             self.pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_warm_up,
+                initializer=warm_up,
             )
-            self._ready = self.pool.submit(_started)  # done once a worker has warmed up
+            self._ready = self.pool.submit(worker_ready)  # done once a worker has warmed up
         return self.pool
 
     def _pool_ready(self) -> bool:
@@ -129,7 +129,7 @@ class ExtractPipeline:
         while self._waiting and self._batches < max(1, self.workers) + 1:
             batch, self._waiting = self._waiting[:EXTRACT_BATCH], self._waiting[EXTRACT_BATCH:]
             try:
-                sent = self._start_pool().submit(_call_batch, [call for call, _ in batch])
+                sent = self._start_pool().submit(call_batch, [call for call, _ in batch])
             except (BrokenProcessPool, RuntimeError) as exc:  # a pool that died or shut down
                 self._settle(batch, exc)
                 continue
@@ -201,9 +201,9 @@ class ExtractPipeline:
 
     async def _run(self, item: DocumentItem, kwargs: dict[str, Any]) -> Extracted | None:
         call, what = (
-            (_file_call, (item.body, item.file_kind))
+            (file_call, (item.body, item.file_kind))
             if item.file_kind
-            else (_extract_call, item.html)
+            else (extract_call, item.html)
         )
         try:
             if self.pool is None and (self.workers <= 0 or self.in_process_left > 0):

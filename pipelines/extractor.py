@@ -248,11 +248,11 @@ def _page_title(tree: Any) -> str | None:
     return None
 
 
-def _started() -> bool:
+def worker_ready() -> bool:
     return True
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     """Import once per worker, not per page."""
     import numpy  # noqa: F401
     import trafilatura  # noqa: F401
@@ -276,7 +276,7 @@ class ExtractorFailed(Exception):
         return self.summary
 
 
-def _call_batch(calls: list[tuple[Any, ...]]) -> list[tuple[bool, Any]]:
+def call_batch(calls: list[tuple[Any, ...]]) -> list[tuple[bool, Any]]:
     """``(True, result)`` or ``(False, exception)`` for each ``(function, *args)``: a batch's
     failures are its calls' own. A file's FileError goes back as it is; any other exception as
     an ExtractorFailed carrying the worker's traceback."""
@@ -294,10 +294,10 @@ def _call_batch(calls: list[tuple[Any, ...]]) -> list[tuple[bool, Any]]:
     return out
 
 
-def _extract_call(html: str, url: str, kwargs: dict[str, Any]) -> Extracted | None:
+def extract_call(html: str, url: str, kwargs: dict[str, Any]) -> Extracted | None:
     return extract(html, url, **kwargs)
 
 
-def _file_call(what: tuple[bytes, str], url: str, kwargs: dict[str, Any]) -> Extracted:
+def file_call(what: tuple[bytes, str], url: str, kwargs: dict[str, Any]) -> Extracted:
     body, kind = what
     return extract_file(body, kind, url, **kwargs)

@@ -189,7 +189,7 @@ def test_extraction_processes_import_no_scrapy():
     import sys
 
     code = (
-        "import sys, pipelines.extractor as e; e._warm_up(); "
+        "import sys, pipelines.extractor as e; e.warm_up(); "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'scrapy', 'twisted'}))"
     )
     out = subprocess.run(
