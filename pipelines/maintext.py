@@ -139,12 +139,11 @@ def visible_text(body: Any) -> str:
 def _visible_nodes() -> Any:  # compiled once: lxml compiles an xpath() string at every call
     from lxml import etree
 
-    return etree.XPath(
-        ".//text()[not(ancestor::script or ancestor::style or ancestor::noscript "
-        "or ancestor::template)]"
-    )
+    inside = " or ".join(f"ancestor::{tag}" for tag in INVISIBLE)
+    return etree.XPath(f".//text()[not({inside})]")
 
 
+@functools.cache  # once a process: main_text calls it for every page
 def _guard_comparison() -> None:
     """Let trafilatura skip readability where its reading provably cannot be chosen.
 
@@ -165,7 +164,7 @@ def _guard_comparison() -> None:
     import trafilatura.external as external
 
     compare = getattr(core, "compare_extraction", None)
-    if compare is None or compare is _guarded_comparison:
+    if compare is None:
         return
     known = ["cleaned_tree", "raw_tree", "body", "text", "options"]
     if list(inspect.signature(compare).parameters) != known or not all(
