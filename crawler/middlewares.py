@@ -2,6 +2,9 @@
 
 KnownDocumentsMiddleware: conditional requests and re-checks of known documents (see below).
 
+HeadMetaRefreshMiddleware: Scrapy's meta-refresh redirects, without decoding every page whole
+to look for a tag that can only be in its head.
+
 RedirectLoopMiddleware: a redirect back to a URL already in the request's redirect chain is a
 loop. Scrapy's duplicate filter would drop the looping request silently; we raise IgnoreRequest
 instead, so that the spider's errback records it as an error of the run.
@@ -13,6 +16,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest, NotConfigured
 from w3lib.url import safe_url_string
 
@@ -34,6 +38,26 @@ REDIRECTS = {301, 302, 303, 307, 308}
 
 class RedirectLoopError(IgnoreRequest):
     """The page redirects back to itself or to an earlier URL of its chain."""
+
+
+# Scrapy reads a meta refresh in a page's first 4,096 characters, after decoding the whole body
+# (the spider decodes every page itself, charset by charset: that decoding was Scrapy's alone)
+REFRESH_HEAD_BYTES = 4 * 4096  # 4,096 characters of UTF-8 or GB18030 take at most 4 bytes each
+
+
+class HeadMetaRefreshMiddleware(MetaRefreshMiddleware):
+    """Scrapy's MetaRefreshMiddleware, which passes a page over when its first 4,096 characters
+    cannot hold a refresh: w3lib reads one only from a tag whose attributes spell "refresh"
+    (in any case, not as character references), and the bytes lack it and hold no NUL byte
+    (a UTF-16 page's letters are not ASCII bytes). Otherwise Scrapy's own reading."""
+
+    def process_response(
+        self, request: Request, response: Response, spider: Any = None
+    ) -> Request | Response:
+        head = response.body[:REFRESH_HEAD_BYTES]
+        if b"refresh" not in head.lower() and b"\0" not in head:
+            return response
+        return super().process_response(request, response)
 
 
 class RedirectLoopMiddleware:

@@ -85,3 +85,15 @@ def test_broken_pages_are_counted_errors_not_changes(site, tmp_path, db_path):
         assert (run["outcome"], run["errors"], run["new"]) == ("ok", 8, 1)
         # the one good page is recorded; nothing else became a document or a change
         assert store.counts() == {"documents": 1, "versions": 1, "changes": 1, "errors": 8}
+
+
+def test_callbacks_are_generators_without_return_values():
+    """Scrapy's per-response check (WARN_ON_GENERATOR_RETURN_VALUE, off in our settings for
+    its cost) made once: a `return value` inside a generator callback would drop the value."""
+    from scrapy.utils.misc import is_generator_with_return_value
+
+    from spiders.source import SourceSpider
+
+    names = ("parse_list", "parse_api", "parse_document", "on_error")
+    assert all(callable(getattr(SourceSpider, n)) for n in names)
+    assert [n for n in names if is_generator_with_return_value(getattr(SourceSpider, n))] == []

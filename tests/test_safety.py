@@ -45,6 +45,39 @@ def test_offsite_and_file_links_redirects_and_refreshes_are_never_fetched(site, 
     assert urls == [site.base_url + "/invest/news/1001.html"]
 
 
+@pytest.mark.parametrize(
+    ("body", "encoding", "follows"),
+    [
+        ('<meta http-equiv="Refresh" content="0; url=/b.html">正文', "gb18030", True),
+        ('<meta http-equiv="&#114;efresh" content="0; url=/b.html">正文', "utf-8", False),
+        ('<meta http-equiv="refresh" content="0; url=/b.html">正文', "utf-16", True),
+        ("<p>" + "正文" * 3000 + '</p><meta http-equiv="refresh" content="0; url=/b.html">',
+         "utf-8", False),  # past the first 4,096 characters: Scrapy does not look there
+        ("<p>正文，没有跳转。</p>", "gb18030", False),
+    ],
+)  # fmt: skip
+def test_meta_refresh_is_read_as_scrapy_reads_it(body, encoding, follows):
+    from scrapy import Request
+    from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from crawler.middlewares import HeadMetaRefreshMiddleware
+
+    def run(cls):
+        request = Request("http://127.0.0.1/a.html")
+        headers = {"Content-Type": f"text/html; charset={encoding}"}
+        response = HtmlResponse(request.url, body=body.encode(encoding), headers=headers)
+        out = cls.from_crawler(get_crawler()).process_response(request, response)
+        return out.url if isinstance(out, Request) else None, response
+
+    ours, response = run(HeadMetaRefreshMiddleware)
+    assert ours == run(MetaRefreshMiddleware)[0]
+    assert ours == ("http://127.0.0.1/b.html" if follows else None)
+    if "efresh" not in body:  # not decoded at all when there can be no refresh
+        assert getattr(response, "_cached_ubody", None) is None
+
+
 def test_allowed_hosts_lets_a_listed_host_in(site, tmp_path, db_path):
     src = entry(site, "off", "/offsite/list.html", allowed_hosts=["localhost"])
     sources = write_sources(tmp_path / "s.yaml", [src])
