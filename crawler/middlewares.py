@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 
 REDIRECTS = {301, 302, 303, 307, 308}
+WHOLE_REQUESTS = "govwatch/documents_fetched_whole"  # stat: document requests without validators
 
 
 class RedirectLoopError(IgnoreRequest):
@@ -121,7 +122,10 @@ class KnownDocumentsMiddleware:
         self.requested.add(url)
         state = self.states.get(url)
         if not state or state["status"] == "removed":
-            return  # a removed document is fetched whole: its return is news
+            # a removed document is fetched whole: its return is news. (ExtractPipeline starts
+            # its processes early when many documents are fetched whole: a first crawl)
+            self.crawler.stats.inc_value(WHOLE_REQUESTS)
+            return
         if state["etag"]:
             request.headers.setdefault(b"If-None-Match", state["etag"])
         if state["last_modified"]:

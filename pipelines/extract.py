@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DropItem
 
 from crawler.items import DocumentItem
+from crawler.middlewares import WHOLE_REQUESTS
 from pipelines.extractor import (
     Extracted,
     ExtractorFailed,
@@ -67,7 +68,8 @@ class ExtractPipeline:
         self.crawler = crawler
         self.workers = workers
         self.min_chars = min_chars
-        self.in_process_left = max(0, pool_after)  # extracted here before the pool starts
+        self.pool_after = max(0, pool_after)
+        self.in_process_left = self.pool_after  # extracted here before the pool starts
         self.pool: Executor | None = None  # processes; a cluster worker sets a thread
         self._ready: Any = None  # the started pool's first call: it has warmed up once done
         self._waiting: list[tuple[tuple, asyncio.Future]] = []  # calls for the next batch
@@ -88,6 +90,8 @@ class ExtractPipeline:
         process and the pool starts with the next one, so a re-check answered by 304s and
         identical bodies, or one that finds a handful of new documents, never pays for
         starting a process (about half a second of CPU: Python, trafilatura, the dictionaries).
+        The pool starts with the first body instead when EXTRACT_POOL_AFTER documents or more
+        are already requested without validators (a first crawl: each will be extracted).
         While the pool's process starts, bodies are still extracted here: the crawl does not
         wait for it."""
         # what the imports and the crawl's setup made lives as long as the crawl: out of the
@@ -206,6 +210,10 @@ class ExtractPipeline:
             else (extract_call, item.html)
         )
         try:
+            if self.pool is None and self.workers > 0 and self.in_process_left > 0:
+                whole = self.crawler.stats.get_value(WHOLE_REQUESTS) or 0
+                if whole >= self.pool_after:
+                    self._start_pool()  # many bodies to come: no need to wait for them
             if self.pool is None and (self.workers <= 0 or self.in_process_left > 0):
                 self.in_process_left -= 1
                 self.crawler.stats.inc_value("extract/in_process")

@@ -69,10 +69,11 @@ def test_recheck_uses_conditional_requests(site, sources_file, db_path):
 def test_identical_body_skips_extraction(site, sources_file, db_path):
     site.validators = False  # no ETag/Last-Modified: every re-check downloads the body
     first = crawl(db_path, sources_file)
-    # the first 8 bodies are extracted in the crawl's process, then the pool starts (bodies
-    # are extracted here until it has)
+    # a first crawl: all 10 documents are requested whole, so the pool starts with the first
+    # body (bodies are extracted in the crawl's process until it has)
+    assert stat(first, "govwatch/documents_fetched_whole") == 10
     in_process, in_pool = stat(first, "extract/in_process"), stat(first, "extract/in_pool")
-    assert in_process >= 8
+    assert in_process >= 1
     assert in_process + in_pool == 10
     second = crawl(db_path, sources_file)
     assert stat(second, "extract/skipped_same_body") == 10
@@ -159,6 +160,39 @@ def test_pool_takes_over_once_started_and_the_crawl_does_not_wait_for_it():
         pipeline.close_spider()
     assert texts[0] == texts[1] == texts[2]
     assert "总投资十亿元" in texts[0]
+
+
+def test_pool_starts_with_the_first_body_when_many_are_fetched_whole():
+    """A re-check that finds a few new documents extracts them in the crawl's process; when
+    EXTRACT_POOL_AFTER documents or more are requested without validators (a first crawl),
+    the pool starts with the first body."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from crawler.middlewares import WHOLE_REQUESTS
+
+    crawler = get_crawler(settings_dict={"EXTRACT_WORKERS": 1, "EXTRACT_POOL_AFTER": 8})
+    source = SimpleNamespace(ignore=(), region=None, category=None, content=None)
+    crawler.spider = SimpleNamespace(source_of=lambda item: source)
+    pipeline = ExtractPipeline.from_crawler(crawler)
+    html = "<html><body><p>" + "吴江区招商引资项目签约，总投资十亿元。" * 5 + "</p></body></html>"
+
+    def item(i: int) -> DocumentItem:
+        return DocumentItem(
+            url=f"http://127.0.0.1/{i}", source="s", html=html, encoding="utf-8",
+            fetched_at="2026-01-01T00:00:00+00:00", body_hash=str(i),
+        )  # fmt: skip
+
+    try:
+        crawler.stats.set_value(WHOLE_REQUESTS, 7)
+        asyncio.run(pipeline.process_item(item(1)))
+        assert pipeline.pool is None  # a handful: extracted here, no process started
+        crawler.stats.set_value(WHOLE_REQUESTS, 8)
+        asyncio.run(pipeline.process_item(item(2)))
+        assert pipeline.pool is not None
+        assert crawler.stats.get_value("extract/in_process") == 2  # the pool is still starting
+    finally:
+        pipeline.close_spider()
 
 
 def test_volatile_counters_clock_and_sidebar_flag_nothing(site, sources_file, db_path):
