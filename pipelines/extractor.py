@@ -16,7 +16,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pipelines.maintext import main_text, visible_text
+from pipelines.maintext import DATE_LATER, main_text, page_date, visible_text
 from pipelines.similar import signature
 from pipelines.text.classify import classify
 from pipelines.text.cleanup import clean_lines
@@ -127,7 +127,12 @@ def extract(
     full_text = visible_text(body) if body is not None else ""
     page_text = full_text[:HEAD_TEXT_CHARS]
     target = _restrict(copy.deepcopy(tree), content) if content else None
-    doc = main_text(target if target is not None else copy.deepcopy(tree), url)
+    # read whole, main_text reads a copy of this very tree: it may leave the date to page_date
+    whole = target is None
+    doc = main_text(copy.deepcopy(tree) if whole else target, url, date_later=whole)
+    later = doc is not None and doc.date is DATE_LATER
+    if later:
+        doc.date = None
     text = clean_lines(doc.text or "") if doc is not None else ""
     if len(text) < min_chars:
         return None
@@ -140,7 +145,7 @@ def extract(
         or date_from_head(tree)
         or date_from_header(page_text, text)
         or date_from_posted(full_text)
-        or getattr(doc, "date", None)
+        or (page_date(tree, url) if later else getattr(doc, "date", None))
         or date_from_title(raw_title)
         or date_from_opening(text)
         or date_from_date_line(page_text, text)

@@ -22,8 +22,16 @@ TABLE_TAGS = ("table", "thead", "tbody", "tfoot", "tr", "td", "th")
 DATE_PARAMS = {"extensive_search": False, "original_date": True}
 
 
-def main_text(root: Any, url: str | None) -> Any:
+DATE_LATER = object()  # main_text's doc.date when the caller looks for it itself (page_date)
+
+
+def main_text(root: Any, url: str | None, *, date_later: bool = False) -> Any:
     """trafilatura's main text of ``root`` (which it may change).
+
+    With ``date_later``, a page without layout tables is read without trafilatura's date
+    (htmldate's search, half a millisecond; most pages date themselves before it is asked):
+    its ``doc.date`` is DATE_LATER, and ``page_date`` of the caller's own copy of ``root``
+    finds that date when it is needed.
 
     A page laid out with tables is read twice: with its layout tables as plain blocks (see
     ``unwrap``: menus and link bars then go one by one), and whole. The unwrapped reading wins
@@ -38,21 +46,19 @@ def main_text(root: Any, url: str | None) -> Any:
 
     _guard_comparison()
 
-    def run(node: Any, metadata: bool = True) -> Any:
+    def run(node: Any, metadata: bool = True, date: bool = True) -> Any:
         page = node if node.tag == "html" else lxml_html.tostring(node, encoding="unicode")
-        lean = page_metadata(page, url) if metadata and node.tag == "html" else None
-        doc = trafilatura.bare_extraction(
-            page, url=url, with_metadata=metadata and lean is None, include_comments=False,
-            include_tables=True, deduplicate=False, favor_precision=True,
-            date_extraction_params=DATE_PARAMS,
-        )  # fmt: skip
+        lean = page_metadata(page, url, date=date) if metadata and node.tag == "html" else None
+        options = extraction_options(url, with_metadata=metadata and lean is None)
+        doc = trafilatura.bare_extraction(page, options=options)
         if doc is not None and lean is not None:
-            doc.title, doc.sitename, doc.date = lean.title, lean.sitename, lean.date
+            doc.title, doc.sitename = lean.title, lean.sitename
+            doc.date = lean.date if date else DATE_LATER
         return doc
 
     tables = layout_tables(root)
     if not tables:
-        return run(root)
+        return run(root, date=not date_later)
     data = [_SQUEEZE.sub("", "".join(t.itertext())) for t in root.iter("table")
             if t not in tables and _is_data_table(t)]  # fmt: skip
     whole = copy.deepcopy(root)
@@ -76,6 +82,36 @@ def main_text(root: Any, url: str | None) -> Any:
     if whole_doc is not None and lost(whole_doc.text or ""):
         doc.text = whole_doc.text
     return doc
+
+
+# what main_text asks of trafilatura (bare_extraction's keywords)
+EXTRACTION = {
+    "include_comments": False, "include_tables": True, "deduplicate": False,
+    "favor_precision": True, "date_extraction_params": DATE_PARAMS,
+}  # fmt: skip
+
+
+def extraction_options(url: str | None, *, with_metadata: bool) -> Any:
+    """trafilatura's options for EXTRACTION (its Extractor, which bare_extraction takes as
+    ``options``): a copy of one made once, with the page's URL. bare_extraction would make
+    it from the keywords on every call, reading each number from its ConfigParser (0.3 ms a
+    page); trafilatura never changes an Extractor it is given (its recall retry copies it)."""
+    options = copy.copy(_options_made_once(with_metadata))
+    options.url = url
+    options.source = url and url.encode("utf-8", "replace").decode("utf-8")
+    return options
+
+
+@functools.cache
+def _options_made_once(with_metadata: bool) -> Any:
+    from trafilatura.settings import Extractor
+
+    return Extractor(
+        comments=EXTRACTION["include_comments"], tables=EXTRACTION["include_tables"],
+        dedup=EXTRACTION["deduplicate"], precision=EXTRACTION["favor_precision"],
+        date_params=EXTRACTION["date_extraction_params"], with_metadata=with_metadata,
+        output_format="python",
+    )  # fmt: skip
 
 
 def _is_data_table(table: Any) -> bool:
@@ -198,11 +234,12 @@ def page_text_bound(tree: Any) -> int:
     return len(tree.text_content()) + len("VIDEO") * sum(1 for _ in tree.iter("iframe"))
 
 
-def page_metadata(tree: Any, url: str | None) -> Any:
+def page_metadata(tree: Any, url: str | None, *, date: bool = True) -> Any:
     """The title, site name and date trafilatura's metadata step finds, without the authors,
     categories, tags and licence it also looks for (a third of its time; govwatch reads none
-    of them), by the same steps in the same order. None when this trafilatura has not those
-    steps: the caller then lets trafilatura find its metadata whole."""
+    of them), by the same steps in the same order (without ``date``, no date). None when this
+    trafilatura has not those steps: the caller then lets trafilatura find its metadata
+    whole."""
     try:
         from trafilatura.metadata import (
             META_URL,
@@ -220,7 +257,8 @@ def page_metadata(tree: Any, url: str | None) -> Any:
         meta = extract_meta_json(tree, meta)
     meta.title = meta.title or extract_title(tree)
     meta.url = meta.url or extract_url(tree, url)
-    meta.date = find_date(tree, url=meta.url, **DATE_PARAMS)
+    if date:
+        meta.date = find_date(tree, url=meta.url, **DATE_PARAMS)
     meta.sitename = meta.sitename or extract_sitename(tree)
     if meta.sitename:
         meta.sitename = meta.sitename.lstrip("@")
@@ -230,3 +268,17 @@ def page_metadata(tree: Any, url: str | None) -> Any:
         meta.sitename = found[1]
     meta.clean_and_trim()
     return meta
+
+
+def page_date(tree: Any, url: str | None) -> str | None:
+    """The date page_metadata finds in ``tree`` (trafilatura's date step: the page's URL as
+    its metadata gives it, then htmldate), alone."""
+    from trafilatura.metadata import examine_meta, extract_meta_json, extract_url, find_date
+
+    meta = examine_meta(tree)
+    with contextlib.suppress(Exception):
+        meta = extract_meta_json(tree, meta)
+    meta.url = meta.url or extract_url(tree, url)
+    meta.date = find_date(tree, url=meta.url, **DATE_PARAMS)
+    meta.clean_and_trim()
+    return meta.date

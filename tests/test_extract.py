@@ -314,6 +314,9 @@ META_PAGES = [
     <body><p>正文。</p></body></html>""",
     """<html><head><title>无日期</title><script type="application/ld+json">{broken</script>
     </head><body><p>发布时间：2023年7月1日</p></body></html>""",
+    """<html><head><title>招商动态</title><link rel="canonical"
+    href="http://www.wujiang.gov.cn/art/2024/5/6/art_1_2.html"></head>
+    <body><p>正文。</p></body></html>""",
 ]
 
 
@@ -324,7 +327,7 @@ def test_page_metadata_is_trafilaturas_title_site_and_date(page):
     from lxml import html as lxml_html
     from trafilatura.metadata import extract_metadata
 
-    from pipelines.maintext import DATE_PARAMS, page_metadata
+    from pipelines.maintext import DATE_PARAMS, page_date, page_metadata
 
     url = "http://www.wujiang.gov.cn/zwgk/1.html"
     ours = page_metadata(lxml_html.document_fromstring(page), url)
@@ -332,6 +335,37 @@ def test_page_metadata_is_trafilaturas_title_site_and_date(page):
     assert ours is not None
     assert (ours.title, ours.sitename, ours.date) == (whole.title, whole.sitename, whole.date)
     assert ours.title
+    assert page_date(lxml_html.document_fromstring(page), url) == whole.date  # date alone
+
+
+def test_date_looked_for_later_changes_no_extraction(monkeypatch):
+    """extract() asks trafilatura for a page's date only when its own rules found none before
+    it (maintext.page_date): every page extracts as with the date found up front."""
+    from pipelines import extractor, maintext
+
+    pages = [decode_body(SITE.render(p)[2], SITE.render(p)[1]).text for p in SITE.docs]
+    body = "<p>" + "吴江区招商引资项目签约仪式举行，共签约项目十二个。" * 6 + "</p>"
+    pages += [p.replace("<p>正文。</p>", body) for p in META_PAGES]
+    asked = []
+
+    def page_date(tree, url):
+        asked.append(maintext.page_date(tree, url))
+        return asked[-1]
+
+    monkeypatch.setattr(extractor, "page_date", page_date)
+
+    def run() -> list:
+        found = [extract(html, "http://www.wujiang.gov.cn/zwgk/1.html") for html in pages]
+        return [(r.text, r.title, r.published, r.meta) if r else None for r in found]
+
+    later = run()
+    assert "2024-05-06" in asked  # the canonical URL's date, when the page has none of its own
+    assert len(asked) < len(pages)
+    real = extractor.main_text
+    monkeypatch.setattr(extractor, "main_text", lambda root, url, **kw: real(root, url))
+    asked.clear()
+    assert run() == later
+    assert asked == []
 
 
 def test_skipping_readability_changes_no_extraction(monkeypatch):
@@ -397,3 +431,35 @@ def test_fast_element_classes_change_no_extraction(monkeypatch):
     monkeypatch.setattr(extractor, "_html_parser", lxml_html.HTMLParser)
     assert run() == fast
     assert text[:20] in fast[-1][0]
+
+
+@pytest.mark.parametrize("url", ["http://www.wujiang.gov.cn/art/1.html", None, "http://例子.cn/a"])
+@pytest.mark.parametrize("with_metadata", [True, False])
+def test_extraction_options_are_what_trafilatura_makes_of_the_keywords(
+    monkeypatch, url, with_metadata
+):
+    """main_text gives trafilatura a copy of options made once; they must be the options
+    bare_extraction makes itself from the same keywords (maintext.EXTRACTION) and URL."""
+    import trafilatura.core
+
+    from pipelines import maintext
+
+    made = []
+
+    class Recording(trafilatura.core.Extractor):
+        __slots__ = ()
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(trafilatura.core, "Extractor", Recording)
+    page = "<html><body><p>" + "吴江区招商引资项目签约。" * 20 + "</p></body></html>"
+    trafilatura.core.bare_extraction(
+        page, url=url, with_metadata=with_metadata, **maintext.EXTRACTION
+    )
+    ours = maintext.extraction_options(url, with_metadata=with_metadata)
+    slots = trafilatura.core.Extractor.__slots__
+    assert len(made) == 1
+    assert {s: getattr(ours, s) for s in slots} == {s: getattr(made[0], s) for s in slots}
+    assert ours is not maintext.extraction_options(url, with_metadata=with_metadata)
