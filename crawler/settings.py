@@ -122,6 +122,7 @@ EXTENSIONS_BASE = {
 # Run digests go out when the spider closes, after the version pipeline has closed the run.
 EXTENSIONS = {
     "govwatch.notify.NotifyExtension": 500,
+    "crawler.collector.CollectorTuning": 0,  # the garbage collector tuned for a crawl
 }
 
 ITEM_PIPELINES = {

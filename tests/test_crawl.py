@@ -97,3 +97,26 @@ def test_callbacks_are_generators_without_return_values():
     names = ("parse_list", "parse_api", "parse_document", "on_error")
     assert all(callable(getattr(SourceSpider, n)) for n in names)
     assert [n for n in names if is_generator_with_return_value(getattr(SourceSpider, n))] == []
+
+
+def test_collector_is_tuned_for_the_crawl_and_restored_after():
+    import gc
+
+    from scrapy import signals
+    from scrapy.utils.test import get_crawler
+
+    from crawler import collector
+
+    before = gc.get_threshold()
+    crawler = get_crawler()
+    tuning = collector.CollectorTuning.from_crawler(crawler)
+    try:
+        crawler.signals.send_catch_log(signals.spider_opened, spider=None)
+        assert gc.get_threshold() == (max(collector.YOUNG_THRESHOLD, before[0]), *before[1:])
+        assert gc.get_freeze_count() > 0  # what the start made, out of the collector's sight
+        crawler.signals.send_catch_log(signals.spider_closed, spider=None)
+        assert gc.get_threshold() == before
+    finally:
+        tuning.spider_closed()
+        gc.unfreeze()
+        gc.set_threshold(*before)
