@@ -8,10 +8,11 @@ then crawls it with
   (b) govwatch:   extraction in EXTRACT_WORKERS processes + the SQLite version store,
                   for each worker count asked for (0 = extraction inside the crawl process);
 and reports documents/second (wall clock of the whole `scrapy crawl` process), the ratio to
-(0), the CPU time of the crawl's process tree and of the sample site (this process, beside
-it on the same cores) per document, peak RSS of the crawl's process tree and of the crawl
-process alone, and the database size, also as a multiple of the UTF-8 bytes of the texts it
-holds.
+(0), the milliseconds a document once the crawl runs (from its first document to its close,
+bench/timing.py: without the fixed start, which weighs more at small N), the CPU time of the
+crawl's process tree and of the sample site (this process, beside it on the same cores) per
+document, peak RSS of the crawl's process tree and of the crawl process alone, and the
+database size, also as a multiple of the UTF-8 bytes of the texts it holds.
 
 ``--portal`` serves the documents in the shape of real portals (8,400 characters on average,
 every third one GBK, a visit counter on every page); ``--docs`` takes a list to sweep N.
@@ -40,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from crawler import settings as project_settings  # noqa: E402
 from samplesite import SampleSite  # noqa: E402
 from storage import VersionStore  # noqa: E402
 
@@ -86,8 +88,15 @@ def crawl(
         GOVWATCH_DB=str(db),
         GOVWATCH_SOURCES=str(sources),
         SCRAPY_SETTINGS_MODULE="crawler.settings",
+        PYTHONPATH=str(ROOT),  # bench.timing, for Scrapy's own spider too
     )
     cmd, cwd = [sys.executable, "-m", "scrapy", "crawl", name], ROOT
+    timing = db.with_name(f"{db.stem}-timing.json")
+    extensions = {} if name.startswith("http") else dict(project_settings.EXTENSIONS)
+    settings = {
+        **settings, "EXTENSIONS": json.dumps({**extensions, "bench.timing.CrawlTiming": 0}),
+        "BENCH_TIMING_FILE": str(timing), "BENCH_DOCUMENT_PATH": "/gen/doc/",
+    }  # fmt: skip
     if name.startswith("http"):  # Scrapy's own spider, outside the project's settings
         env.pop("SCRAPY_SETTINGS_MODULE")
         spider = str(ROOT / "bench" / "fetch_spider.py")
@@ -122,7 +131,11 @@ def crawl(
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"crawl failed ({proc.returncode}):\n{stderr[-3000:]}")
+    times = json.loads(timing.read_text())
+    timing.unlink()
     return {
+        "running_ms_per_doc": 1000 * (times["closed"] - times["first_document"])
+        / max(1, times["documents"] - 1),
         "seconds": seconds, "peak_rss_mib": peak / 1024, "own_rss_mib": own / 1024,
         "cpu_s": _cpu(resource.RUSAGE_CHILDREN) - _cpu(children),  # the crawl and its pool
         "site_cpu_s": _cpu(resource.RUSAGE_SELF) - _cpu(site),  # the sample site (+ sampler)
@@ -230,14 +243,15 @@ def main() -> None:
         results += [r for n in counts for r in recheck(n, args.portal)]
     print(
         f"{'N':>5} {'variant':<34} {'s':>7} {'docs/s':>7} {'ratio':>6} {'ms/doc':>7} "
-        f"{'CPU ms/doc':>10} {'site':>5} {'RSS tree':>8} {'RSS own':>7} {'DB MiB':>7} "
-        f"{'DB/text':>7}"
+        f"{'running':>7} {'CPU ms/doc':>10} {'site':>5} {'RSS tree':>8} {'RSS own':>7} "
+        f"{'DB MiB':>7} {'DB/text':>7}"
     )
     for r in results:
         print(
             f"{r['docs']:>5} {r['variant']:<34} {r['seconds']:>7.1f} {r['docs_per_s']:>7.1f} "
             f"{r.get('ratio_to_fetch_only', 1.0):>6.2f} {r.get('ms_per_doc', 0):>7.1f} "
-            f"{1000 * r['cpu_s'] / r['docs']:>10.1f} {1000 * r['site_cpu_s'] / r['docs']:>5.1f} "
+            f"{r['running_ms_per_doc']:>7.1f} {1000 * r['cpu_s'] / r['docs']:>10.1f} "
+            f"{1000 * r['site_cpu_s'] / r['docs']:>5.1f} "
             f"{r['peak_rss_mib']:>8.0f} {r['own_rss_mib']:>7.0f} {r.get('db_mib', 0):>7.1f} "
             f"{r.get('db_to_text', 0):>7.2f}"
             + (f"  {r['not_modified']} answered 304, rows added {r['rows_added']}"
