@@ -109,11 +109,11 @@ def _gram_hashes(norm_text: str) -> tuple[Any, int]:
     per-character parts (``_char_tables``)."""
     import numpy as np
 
-    core = "".join(_KEEP.findall(norm_text))
-    n = len(core) - SHINGLE + 1
+    points = np.frombuffer(norm_text.encode("utf-32-le"), dtype=np.uint32)
+    points = points[_kept(points)].astype(np.uint64)  # the characters _KEEP matches, in order
+    n = len(points) - SHINGLE + 1
     if n <= 0:
         return np.zeros(0, dtype=np.uint32), 0
-    points = np.frombuffer(core.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     keys = np.zeros(n, dtype=np.uint64)
     for k in range(SHINGLE):
         keys |= points[k : k + n] << np.uint64(16 * (SHINGLE - 1 - k))
@@ -128,6 +128,16 @@ def _gram_hashes(norm_text: str) -> tuple[Any, int]:
         crc ^= flat[(after << 16) | cp]
         after += length[cp]
     return crc ^ zeros[after], len(keys)
+
+
+def _kept(points: Any) -> Any:
+    """Which code points _KEEP matches (Han U+4E00-U+9FFF, ASCII digits and letters), as a
+    mask: the regex's runs joined, without making a string of each."""
+    return (
+        ((points >= 0x4E00) & (points <= 0x9FFF))
+        | ((points >= 0x30) & (points <= 0x39))
+        | (((points | 0x20) >= 0x61) & ((points | 0x20) <= 0x7A))  # A-Z and a-z
+    )
 
 
 def signature(norm_text: str) -> tuple[bytes, int]:

@@ -144,3 +144,14 @@ def test_fast_signature_is_the_defined_one():
     texts = ["", "abc", "abcd", "政府" * 50, "a" * 100]
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(200)]
     assert [signature(t) for t in texts] == [reference_signature(t) for t in texts]
+    # the characters a gram is made of, picked by code point: those the definition's regex
+    # keeps, on the whole Basic Multilingual Plane (surrogates aside) and beyond it
+    import numpy as np
+
+    from pipelines.similar import _KEEP, _kept
+
+    points = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    kept = _kept(np.array(points, dtype=np.uint32))
+    assert [c for c, k in zip(points, kept, strict=True) if k] == [
+        c for c in points if _KEEP.fullmatch(chr(c))
+    ]
