@@ -272,14 +272,7 @@ def page_metadata(tree: Any, url: str | None, *, date: bool = True) -> Any:
 
 
 def page_date(tree: Any, url: str | None) -> str | None:
-    """The date page_metadata finds in ``tree`` (trafilatura's date step: the page's URL as
-    its metadata gives it, then htmldate), alone."""
-    from trafilatura.metadata import examine_meta, extract_meta_json, extract_url, find_date
-
-    meta = examine_meta(tree)
-    with contextlib.suppress(Exception):
-        meta = extract_meta_json(tree, meta)
-    meta.url = meta.url or extract_url(tree, url)
-    meta.date = find_date(tree, url=meta.url, **DATE_PARAMS)
-    meta.clean_and_trim()
-    return meta.date
+    """The date page_metadata finds in ``tree`` (asked for when a page's own rules found none:
+    the title and site name it finds too cost nothing worth saving there)."""
+    meta = page_metadata(tree, url)
+    return meta.date if meta is not None else None
