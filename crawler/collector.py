@@ -6,8 +6,8 @@ With Python's defaults the collector ran 570 young collections, 50 middle and 4 
 a crawl of 1,000 portal pages, 0.6 s of CPU. When the spider opens, what exists is frozen out
 of the collector's sight (it lives as long as the crawl) and a young collection waits for
 YOUNG_THRESHOLD new objects instead of 700: 0.3 s in all, and no full collection, for 1-4 MB
-more at the peak. The threshold is restored when the spider closes (a process may run more
-than one crawl).
+more at the peak. When the spider closes, both are undone (a process may run more than one
+crawl: what one froze would otherwise stay out of the collector's sight for good).
 """
 
 from __future__ import annotations
@@ -44,4 +44,5 @@ class CollectorTuning:
     def spider_closed(self, spider: Any = None) -> None:
         if self.saved is not None:
             gc.set_threshold(*self.saved)
+            gc.unfreeze()
             self.saved = None

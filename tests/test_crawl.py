@@ -116,6 +116,7 @@ def test_collector_is_tuned_for_the_crawl_and_restored_after():
         assert gc.get_freeze_count() > 0  # what the start made, out of the collector's sight
         crawler.signals.send_catch_log(signals.spider_closed, spider=None)
         assert gc.get_threshold() == before
+        assert gc.get_freeze_count() == 0
     finally:
         tuning.spider_closed()
         gc.unfreeze()
