@@ -17,8 +17,9 @@ an error of the run, never a version with U+FFFD or mojibake in it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 from w3lib.encoding import (
     html_body_declared_encoding,
@@ -27,14 +28,14 @@ from w3lib.encoding import (
     resolve_encoding,
 )
 
-from pipelines.text.chinese import plausibility
+from pipelines.text.chinese import plausibility_of
 
 FALLBACKS = ("utf-8", "gb18030", "big5hkscs")
 PLAUSIBLE = 0.5  # real Chinese text scores about 0.9, mojibake below 0.2
 MARGIN = 0.3  # another charset must read this much better to overrule a declaration
 MAX_BROKEN = 0.01  # share of broken sequences a page may have and still be read
 MOJIBAKE_MARKS = "ÃÂâ€¤¥¦§¨©ª«¬®¯°±²³´µ¶·¸¹º»¼½¾¿ÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝÞß"
-MOJIBAKE = re.compile("[" + re.escape(MOJIBAKE_MARKS) + "]")
+SCORED = 20000  # characters scored at the start of a text
 
 
 class UndecodablePage(ValueError):
@@ -57,16 +58,30 @@ def _canonical(name: str | None) -> str | None:
     return {"big5": "big5hkscs", "cp950": "big5hkscs"}.get(resolved or "", resolved)
 
 
-def _latin_garbage(text: str) -> float:
-    """Share of Latin-1 punctuation/letters typical of GBK or UTF-8 bytes read as Latin-1."""
-    sample = text[:20000]
-    return len(MOJIBAKE.findall(sample)) / max(1, len(sample))
-
-
 def _score(text: str) -> float:
-    han = plausibility(text)
+    """How much ``text`` reads like Chinese: the plausibility of its first SCORED characters
+    less five times the share of them that are MOJIBAKE_MARKS (Latin-1 punctuation and
+    letters, typical of GBK or UTF-8 bytes read as Latin-1). One pass over the code points
+    for both."""
+    import numpy as np
+
+    points = np.frombuffer(text[:SCORED].encode("utf-32-le"), np.uint32)
+    han = plausibility_of(points)
     base = 1.0 if han is None else han
-    return base - 5 * _latin_garbage(text)
+    marks = int(_marks()[np.minimum(points, len(_marks()) - 1)].sum())
+    return base - 5 * marks / max(1, points.size)
+
+
+@cache
+def _marks() -> Any:
+    """MOJIBAKE_MARKS as a table by code point; its last entry (no mark) stands for every
+    code point beyond."""
+    import numpy as np
+
+    top = max(map(ord, MOJIBAKE_MARKS)) + 2
+    table = np.zeros(top, dtype=bool)
+    table[[ord(ch) for ch in MOJIBAKE_MARKS]] = True
+    return table
 
 
 def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
