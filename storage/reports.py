@@ -33,6 +33,20 @@ def jaccard(a: bytes, b: bytes) -> float:
     return float(np.mean(np.frombuffer(a, "uint64") == np.frombuffer(b, "uint64")))
 
 
+def _agreement(matrix: np.ndarray, sig: np.ndarray) -> np.ndarray:
+    """Share of each row of ``matrix`` equal to ``sig``, value by value: the Jaccard estimate
+    against every candidate. The same numbers as ``(matrix == sig).mean(axis=1)`` in half the
+    time: the equalities (one byte each) are added eight at a time as 64-bit words, then a
+    word's bytes by a multiplication (exact while a row's count fits a byte)."""
+    equal = matrix == sig
+    width = equal.shape[1]
+    if width % 8 or width > 255:
+        return equal.mean(axis=1)
+    words = equal.view(np.uint64).sum(axis=1, dtype=np.uint64)
+    counts = (words * np.uint64(0x0101010101010101)) >> np.uint64(56)
+    return counts.astype(np.float64) / width
+
+
 class _Candidates:
     """Linked documents' signatures as one matrix (rows: documents, columns: permutations),
     grown by doubling, so that adding one document costs no copy of all the others. The
@@ -143,7 +157,7 @@ class ReportIndex(Connection):
         if cands.matrix is None:
             return best
         sig = np.frombuffer(signature, "<u8").astype(np.uint32)
-        j = (cands.matrix == sig).mean(axis=1)
+        j = _agreement(cands.matrix, sig)
         common = j / (1 + j) * (shingles + cands.shingles)
         small = np.minimum(shingles, cands.shingles)
         large = np.maximum(shingles, cands.shingles)

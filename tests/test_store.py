@@ -331,3 +331,21 @@ def test_upgrade_compresses_texts_in_place_and_rebuilds_search(tmp_path):
         assert [h["url"] for h in s.search("产业投资", normalise=key)] == [f"{URL}?7"]
         assert len(s.search("招商引资项目", normalise=key)) == 29
     assert path.stat().st_size < before / 2
+
+
+def test_signature_agreement_is_the_mean_of_equal_values():
+    """The report index's Jaccard estimate against every candidate (bytes added as words) is
+    ``(matrix == signature).mean(axis=1)``, for no, some and all values equal."""
+    import numpy as np
+
+    from storage.reports import _agreement
+
+    rng = np.random.default_rng(7)
+    for rows, width in ((0, 128), (1, 128), (300, 128), (40, 64), (9, 12), (5, 256)):
+        matrix = rng.integers(0, 3, (rows, width), dtype=np.uint32)
+        sig = rng.integers(0, 3, width, dtype=np.uint32)
+        if rows:
+            matrix[0] = sig  # every value equal
+            matrix[-1] = sig + 1  # none
+        expected = (matrix == sig).mean(axis=1)
+        assert np.array_equal(_agreement(matrix, sig), expected)
