@@ -68,7 +68,8 @@ def _score(text: str) -> float:
     points = np.frombuffer(text[:SCORED].encode("utf-32-le"), np.uint32)
     han = plausibility_of(points)
     base = 1.0 if han is None else han
-    marks = int(_marks()[np.minimum(points, len(_marks()) - 1)].sum())
+    table = _marks()
+    marks = int(table[np.minimum(points, len(table) - 1)].sum())
     return base - 5 * marks / max(1, points.size)
 
 
