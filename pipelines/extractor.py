@@ -127,9 +127,10 @@ def extract(
     full_text = visible_text(body) if body is not None else ""
     page_text = full_text[:HEAD_TEXT_CHARS]
     target = _restrict(copy.deepcopy(tree), content) if content else None
-    # read whole, main_text reads a copy of this very tree: it may leave the date to page_date
+    # read whole, main_text reads this very tree (and leaves it as it is): it may leave the
+    # date to page_date
     whole = target is None
-    doc = main_text(copy.deepcopy(tree) if whole else target, url, date_later=whole)
+    doc = main_text(tree if whole else target, url, date_later=whole)
     later = doc is not None and doc.date is DATE_LATER
     if later:
         doc.date = None

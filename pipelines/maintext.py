@@ -26,7 +26,7 @@ DATE_LATER = object()  # main_text's doc.date when the caller looks for it itsel
 
 
 def main_text(root: Any, url: str | None, *, date_later: bool = False) -> Any:
-    """trafilatura's main text of ``root`` (which it may change).
+    """trafilatura's main text of ``root``, which it leaves as it is.
 
     With ``date_later``, a page without layout tables is read without trafilatura's date
     (htmldate's search, half a millisecond; most pages date themselves before it is asked):
@@ -58,11 +58,12 @@ def main_text(root: Any, url: str | None, *, date_later: bool = False) -> Any:
 
     tables = layout_tables(root)
     if not tables:
-        return run(root, date=not date_later)
-    data = [_SQUEEZE.sub("", "".join(t.itertext())) for t in root.iter("table")
+        return run(root, date=not date_later)  # trafilatura reads a copy of a tree it is given
+    every = list(root.iter("table"))
+    data = [_SQUEEZE.sub("", "".join(t.itertext())) for t in every
             if t not in tables and _is_data_table(t)]  # fmt: skip
-    whole = copy.deepcopy(root)
-    unwrap(root, tables)
+    whole, root = root, copy.deepcopy(root)  # unwrapped in a copy: the same tables, in order
+    unwrap(root, [t for t, mine in zip(root.iter("table"), every, strict=True) if mine in tables])
     doc = run(root)
     if doc is None or not doc.text:
         return run(whole)

@@ -241,6 +241,34 @@ def test_layout_tables_are_read_as_blocks_and_data_tables_kept():
     assert "1930亿元" in beside.text  # a table of figures is never dropped to lose a menu
 
 
+def test_main_text_leaves_its_tree_as_it_was():
+    """extract reads a page's dates and title from the tree main_text has read: main_text (and
+    trafilatura under it) must read a copy, with layout tables unwrapped or not."""
+    from lxml import html as lxml_html
+
+    from pipelines.maintext import layout_tables, main_text
+
+    prose = "我市召开全市经济工作会议，部署明年重点任务。" * 8
+    nav = "".join(f"<td><a href='/c{i}'>栏目{i}</a></td>" for i in range(12))
+    plain = (
+        "<html><head><title>会议</title><meta name='PubDate' content='2024-05-06'></head><body>"
+        f"<div class='nav'><a href='/'>首页</a></div><div id='zoom'><p>{prose}</p></div>"
+        "<script>var x=1;</script><div class='footer'>版权所有</div></body></html>"
+    )
+    tabled = (
+        "<html><head><title>会议</title></head><body><table><tr>" + nav + "</tr><tr>"
+        f"<td colspan='12'><table><tr><td><p>{prose}</p></td></tr></table></td></tr>"
+        "</table></body></html>"
+    )
+    for page, has_tables in ((plain, False), (tabled, True)):
+        root = lxml_html.document_fromstring(page)
+        assert bool(layout_tables(root)) is has_tables
+        before = lxml_html.tostring(root)
+        doc = main_text(root, "http://x/1.html")
+        assert prose in doc.text.replace("\n", "")
+        assert lxml_html.tostring(root) == before
+
+
 def test_a_few_broken_bytes_lose_only_themselves():
     good = "苏州市人民政府关于二〇二四年重点项目的通知。各区人民政府，市各委办局。" * 40
     body = good.encode("gb18030")
