@@ -96,6 +96,31 @@ def test_fold_whitespace(text, folded):
     assert fold_whitespace(text) == folded
 
 
+def test_fold_whitespace_is_its_definition():
+    """fold_whitespace splits at whitespace with str.split: the same as its regex definition,
+    on every kind of character next to a run of whitespace, and the same whitespace."""
+    import random
+    import re
+
+    from pipelines.text.normalize import _fold_by_regex, fold_whitespace
+
+    every = "".join(map(chr, range(0x110000)))
+    assert re.findall(r"\s", every) == [c for c in every if c.isspace()]
+    alphabet = [
+        "a", "1", "中", "。", "\u2e7f", "\u2e80", "\u9fff", "\ua000", "\uf8ff", "\uf900",
+        "\ufaff", "\ufb00", "\ufeff", "\uff00", "\uffef", "\ufff0", "\U00020000", " ", "\n",
+        "\t", "\r", "\x1c", "\x85", "\xa0", "\u2003", "\u2028", "\u3000",
+    ]  # fmt: skip
+    rng = random.Random(1)
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert fold_whitespace(text) == _fold_by_regex(text), repr(text)
+    page = "第一章 总则\n\n  第一条　为了规范 Suzhou 2024 年\t工作，\n制定本办法。 \n"
+    assert fold_whitespace(page.replace("\u3000", " ")) == _fold_by_regex(
+        page.replace("\u3000", " ")
+    )
+
+
 def test_ignore_patterns_and_real_edits():
     assert normalize("编号：A1 正文", ["编号：\\w+"]) == normalize("编号：B2 正文", ["编号：\\w+"])
     assert normalize("总值1930亿元") != normalize("总值1931亿元")
