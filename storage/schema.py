@@ -356,6 +356,15 @@ def m012_bigram_search(db: Database) -> None:
     db.execute("update documents set search_title = null")
 
 
+@migration
+def m013_search_merges(db: Database) -> None:
+    """The search index merges its segments eight at a time instead of four (FTS5's
+    ``automerge``, kept in the index itself): each document's terms are rewritten on about half
+    as many merge levels. Writing 3,000 documents 16 at a time: 3.8 -> 3.4 ms a document, the
+    index 4% larger, the same search results."""
+    db.execute("insert into search (search, rank) values ('automerge', 8)")
+
+
 VACUUM_AFTER = {
     "m011_compact_text",
     "m012_bigram_search",

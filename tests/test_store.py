@@ -330,6 +330,8 @@ def test_upgrade_compresses_texts_in_place_and_rebuilds_search(tmp_path):
         assert changed.kind == "changed"
         assert [h["url"] for h in s.search("产业投资", normalise=key)] == [f"{URL}?7"]
         assert len(s.search("招商引资项目", normalise=key)) == 29
+        merges = "select v from search_config where k = 'automerge'"
+        assert s.db.execute(merges).fetchone() == (8,)  # m013, kept in the index itself
     assert path.stat().st_size < before / 2
 
 
