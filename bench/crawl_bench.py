@@ -16,12 +16,14 @@ database size, also as a multiple of the UTF-8 bytes of the texts it holds.
 
 ``--portal`` serves the documents in the shape of real portals (8,400 characters on average,
 every third one GBK, a visit counter on every page); ``--docs`` takes a list to sweep N.
-``--recheck`` adds, per N, an unchanged re-check on the same documents without counters (so
-they carry validators): govwatch's second crawl against Scrapy's spider sending the
-validators the first crawl stored (all 304), and the rows the re-check added to versions,
-changes and errors (target 0).
+``--repeat K`` crawls each variant K times, the variants taking turns, and reports the run of
+median time of each (the ratio is that of the medians; each turn's ratio is listed beside it):
+a machine's speed can drift by several percent within minutes. ``--recheck`` adds, per N, an
+unchanged re-check on the same documents without counters (so they carry validators):
+govwatch's second crawl against Scrapy's spider sending the validators the first crawl stored
+(all 304), and the rows the re-check added to versions, changes and errors (target 0).
 
-    python bench/crawl_bench.py [--docs 1000[,3000]] [--workers 0,1,2] [--portal]
+    python bench/crawl_bench.py [--docs 1000[,3000]] [--workers 0,1,2] [--portal] [--repeat 3]
                                 [--json bench/out/crawl.json]
 """
 
@@ -148,8 +150,11 @@ def _cpu(usage: int | resource.struct_rusage) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_n(docs: int, workers: list[int], portal: bool) -> list[dict]:
-    results = []
+def run_n(docs: int, workers: list[int], portal: bool, repeat: int = 1) -> list[dict]:
+    """The cold crawls of ``docs`` documents, each variant ``repeat`` times, the variants taking
+    turns (so that a slow spell of the machine falls on all of them): for each variant the run
+    of median time, its ratio the ratio of the medians, and the ratios of each turn beside it."""
+    runs: dict[str, list[dict]] = {}
     with (
         SampleSite(generated=docs, portal_shape=portal) as site,
         tempfile.TemporaryDirectory() as tmp,
@@ -161,34 +166,49 @@ def run_n(docs: int, workers: list[int], portal: bool) -> list[dict]:
             len(site.doc(f"/gen/doc/{i}.html").text.encode()) for i in range(1, docs + 1)
         )
         plain = f"{site.base_url}/gen/list.html"
-        base = crawl(plain, tmp / "plain.db", sources, {"ROBOTSTXT_OBEY": "False"})
-        base["docs_per_s"] = docs / base["seconds"]
-        results.append({"docs": docs, "variant": "Scrapy fetch-only", **base})
-        ours = crawl("sample_generated", tmp / "fetch.db", sources, {"ITEM_PIPELINES": "{}"})
-        ours.update(
-            docs_per_s=docs / ours["seconds"],
-            ms_per_doc=1000 * ours["seconds"] / docs,
-            ratio_to_fetch_only=(docs / ours["seconds"]) / base["docs_per_s"],
-        )
-        results.append({"docs": docs, "variant": "govwatch spider, no pipelines", **ours})
-        for n in workers:
-            db = tmp / f"full-{n}.db"
-            full = crawl("sample_generated", db, sources, {"EXTRACT_WORKERS": str(n)})
-            with VersionStore(db) as store:
-                versions = store.counts()["versions"]
-                run = store.runs(limit=1)[0]
-            if versions != docs or run["errors"]:
-                raise SystemExit(f"full crawl stored {versions} versions, {run['errors']} errors")
-            size = sum(p.stat().st_size for p in tmp.glob(f"full-{n}.db*"))
-            full.update(
-                docs_per_s=docs / full["seconds"],
-                ms_per_doc=1000 * full["seconds"] / docs,
-                db_mib=size / 2**20,
-                db_to_text=size / text_bytes,
-                ratio_to_fetch_only=(docs / full["seconds"]) / base["docs_per_s"],
+        for turn in range(repeat):
+            base = crawl(plain, tmp / f"plain-{turn}.db", sources, {"ROBOTSTXT_OBEY": "False"})
+            runs.setdefault("Scrapy fetch-only", []).append(base)
+            ours = crawl(
+                "sample_generated", tmp / f"fetch-{turn}.db", sources, {"ITEM_PIPELINES": "{}"}
             )
-            results.append({"docs": docs, "variant": f"govwatch EXTRACT_WORKERS={n}", **full})
+            runs.setdefault("govwatch spider, no pipelines", []).append(ours)
+            for n in workers:
+                db = tmp / f"full-{n}-{turn}.db"
+                full = crawl("sample_generated", db, sources, {"EXTRACT_WORKERS": str(n)})
+                with VersionStore(db) as store:
+                    versions = store.counts()["versions"]
+                    run = store.runs(limit=1)[0]
+                if versions != docs or run["errors"]:
+                    raise SystemExit(
+                        f"full crawl stored {versions} versions, {run['errors']} errors"
+                    )
+                size = sum(p.stat().st_size for p in tmp.glob(f"full-{n}-{turn}.db*"))
+                full.update(db_mib=size / 2**20, db_to_text=size / text_bytes)
+                runs.setdefault(f"govwatch EXTRACT_WORKERS={n}", []).append(full)
+                for path in tmp.glob(f"full-{n}-{turn}.db*"):
+                    path.unlink()
+    bases = runs["Scrapy fetch-only"]
+    base = _median(bases)
+    results = []
+    for variant, turns in runs.items():
+        chosen = {"docs": docs, "variant": variant, **_median(turns), "repeats": len(turns)}
+        chosen["docs_per_s"] = docs / chosen["seconds"]
+        if variant != "Scrapy fetch-only":
+            chosen.update(
+                ms_per_doc=1000 * chosen["seconds"] / docs,
+                ratio_to_fetch_only=base["seconds"] / chosen["seconds"],
+                turn_ratios=[
+                    b["seconds"] / t["seconds"] for b, t in zip(bases, turns, strict=True)
+                ],
+            )
+        results.append(chosen)
     return results
+
+
+def _median(turns: list[dict]) -> dict:
+    """The run of median time (the lower middle one of an even number)."""
+    return dict(sorted(turns, key=lambda t: t["seconds"])[(len(turns) - 1) // 2])
 
 
 def recheck(docs: int, portal: bool) -> list[dict]:
@@ -232,13 +252,18 @@ def main() -> None:
     parser.add_argument("--workers", default="0,1,2", help="EXTRACT_WORKERS values to run")
     parser.add_argument("--portal", action="store_true", help="documents shaped as portals'")
     parser.add_argument("--recheck", action="store_true", help="also an unchanged re-check")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="cold crawls of each variant, taking turns"
+    )
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "crawl.json")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, not {args.repeat}")
     counts = [int(n) for n in args.docs.split(",") if n.strip()]
     workers = [int(w) for w in args.workers.split(",") if w.strip()]
     shape = "portal-shaped" if args.portal else "seed-length"
     print(f"sample site: {args.docs} {shape} generated documents; {os.cpu_count()} CPUs")
-    results = [r for n in counts for r in run_n(n, workers, args.portal)]
+    results = [r for n in counts for r in run_n(n, workers, args.portal, args.repeat)]
     if args.recheck:
         results += [r for n in counts for r in recheck(n, args.portal)]
     print(
@@ -256,6 +281,8 @@ def main() -> None:
             f"{r.get('db_to_text', 0):>7.2f}"
             + (f"  {r['not_modified']} answered 304, rows added {r['rows_added']}"
                if "rows_added" in r else "")
+            + ("  turns: " + ", ".join(f"{x:.2f}" for x in r["turn_ratios"])
+               if len(r.get("turn_ratios", ())) > 1 else "")
         )  # fmt: skip
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"docs": counts, "results": results}, indent=2))
