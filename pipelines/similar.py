@@ -105,29 +105,42 @@ def _char_tables() -> tuple[Any, Any, Any]:
 def _gram_hashes(norm_text: str) -> tuple[Any, int]:
     """CRC-32 of the UTF-8 bytes of each distinct 4-gram of the kept characters, and how
     many distinct 4-grams there are. A gram is four BMP code points, so one uint64 is the
-    gram itself (distinct grams are distinct numbers); its CRC is put together from
-    per-character parts (``_char_tables``)."""
+    gram itself (distinct grams are distinct numbers; its four 16-bit parts, little-endian,
+    are its characters from the last); its CRC is put together from per-character parts
+    (``_char_tables``)."""
     import numpy as np
 
     points = np.frombuffer(norm_text.encode("utf-32-le"), dtype=np.uint32)
-    points = points[_kept(points)].astype(np.uint64)  # the characters _KEEP matches, in order
+    kept = _kept_table()[np.minimum(points, 0xFFFF)]  # (U+FFFF and beyond are not kept)
+    points = points[kept].astype(np.uint64)  # the characters _KEEP matches, in order
     n = len(points) - SHINGLE + 1
     if n <= 0:
         return np.zeros(0, dtype=np.uint32), 0
-    keys = np.zeros(n, dtype=np.uint64)
-    for k in range(SHINGLE):
+    keys = points[:n] << np.uint64(16 * (SHINGLE - 1))
+    for k in range(1, SHINGLE):
         keys |= points[k : k + n] << np.uint64(16 * (SHINGLE - 1 - k))
     keys.sort()  # distinct, in order: np.unique's hashing is three times slower here
     keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+    chars = keys.astype("<u8", copy=False).view("<u2").reshape(-1, SHINGLE)
     length, parts, zeros = _char_tables()
     flat = parts.reshape(-1)
     crc = np.zeros(len(keys), dtype=np.uint32)
     after = np.zeros(len(keys), dtype=np.intp)  # bytes following the character
-    for k in reversed(range(SHINGLE)):
-        cp = ((keys >> np.uint64(16 * (SHINGLE - 1 - k))) & np.uint64(0xFFFF)).astype(np.intp)
+    for k in range(SHINGLE):  # from the gram's last character
+        cp = chars[:, k].astype(np.intp)
         crc ^= flat[(after << 16) | cp]
         after += length[cp]
     return crc ^ zeros[after], len(keys)
+
+
+@cache
+def _kept_table() -> Any:
+    """``_kept`` of every BMP code point but U+FFFF, by code point."""
+    import numpy as np
+
+    table = _kept(np.arange(1 << 16, dtype=np.uint32))
+    table[0xFFFF] = False
+    return table
 
 
 def _kept(points: Any) -> Any:
