@@ -11,8 +11,9 @@ and reports documents/second (wall clock of the whole `scrapy crawl` process), t
 (0), the milliseconds a document once the crawl runs (from its first document to its close,
 bench/timing.py: without the fixed start, which weighs more at small N), the CPU time of the
 crawl's process tree and of the sample site (this process, beside it on the same cores) per
-document, peak RSS of the crawl's process tree and of the crawl process alone, and the
-database size, also as a multiple of the UTF-8 bytes of the texts it holds.
+document, peak RSS of the crawl's process tree and of the crawl process alone, the tree's
+peak PSS (shared pages, such as libraries' code, counted once), and the database size, also
+as a multiple of the UTF-8 bytes of the texts it holds.
 
 ``--portal`` serves the documents in the shape of real portals (8,400 characters on average,
 every third one GBK, a visit counter on every page); ``--docs`` takes a list to sweep N.
@@ -57,9 +58,10 @@ COMMON = {
 }
 
 
-def tree_rss_kib(root_pid: int) -> tuple[int, int]:
+def tree_rss_kib(root_pid: int) -> tuple[int, int, int]:
     """Resident memory of a process and all its descendants, and of the process alone, in
-    KiB (Linux /proc)."""
+    KiB, and the tree's proportional share (PSS: a page shared by processes, such as the
+    code of libraries they both load, counted once in all) (Linux /proc)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for proc_dir in Path("/proc").iterdir():
@@ -74,12 +76,22 @@ def tree_rss_kib(root_pid: int) -> tuple[int, int]:
         pid, ppid = int(entry), int(fields.get("PPid", "0").strip())
         children.setdefault(ppid, []).append(pid)
         rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
-    total, stack = 0, [root_pid]
+    total = pss = 0
+    stack = [root_pid]
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
+        pss += _pss_kib(pid)
         stack.extend(children.get(pid, []))
-    return total, rss.get(root_pid, 0)
+    return total, rss.get(root_pid, 0), pss
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with Path(f"/proc/{pid}/smaps_rollup").open() as rollup:
+            return next((int(line.split()[1]) for line in rollup if line.startswith("Pss:")), 0)
+    except (OSError, ValueError):
+        return 0
 
 
 def crawl(
@@ -108,7 +120,7 @@ def crawl(
         cwd = db.parent  # no scrapy.cfg there: Scrapy's defaults
     for key, value in {**COMMON, **settings}.items():
         cmd += ["-s", f"{key}={value}"]
-    peak = own = 0
+    peak = own = pss = 0
     children, site = (
         resource.getrusage(w) for w in (resource.RUSAGE_CHILDREN, resource.RUSAGE_SELF)
     )
@@ -119,10 +131,10 @@ def crawl(
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak, own
+        nonlocal peak, own, pss
         while not done.is_set():
-            tree, alone = tree_rss_kib(proc.pid)
-            peak, own = max(peak, tree), max(own, alone)
+            tree, alone, shared = tree_rss_kib(proc.pid)
+            peak, own, pss = max(peak, tree), max(own, alone), max(pss, shared)
             done.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -139,6 +151,7 @@ def crawl(
         "running_ms_per_doc": 1000 * (times["closed"] - times["first_document"])
         / max(1, times["documents"] - 1),
         "seconds": seconds, "peak_rss_mib": peak / 1024, "own_rss_mib": own / 1024,
+        "peak_pss_mib": pss / 1024,
         "cpu_s": _cpu(resource.RUSAGE_CHILDREN) - _cpu(children),  # the crawl and its pool
         "site_cpu_s": _cpu(resource.RUSAGE_SELF) - _cpu(site),  # the sample site (+ sampler)
     }  # fmt: skip
@@ -268,7 +281,7 @@ def main() -> None:
         results += [r for n in counts for r in recheck(n, args.portal)]
     print(
         f"{'N':>5} {'variant':<34} {'s':>7} {'docs/s':>7} {'ratio':>6} {'ms/doc':>7} "
-        f"{'running':>7} {'CPU ms/doc':>10} {'site':>5} {'RSS tree':>8} {'RSS own':>7} "
+        f"{'running':>7} {'CPU ms/doc':>10} {'site':>5} {'RSS tree':>8} {'RSS own':>7} {'PSS':>5} "
         f"{'DB MiB':>7} {'DB/text':>7}"
     )
     for r in results:
@@ -277,7 +290,8 @@ def main() -> None:
             f"{r.get('ratio_to_fetch_only', 1.0):>6.2f} {r.get('ms_per_doc', 0):>7.1f} "
             f"{r['running_ms_per_doc']:>7.1f} {1000 * r['cpu_s'] / r['docs']:>10.1f} "
             f"{1000 * r['site_cpu_s'] / r['docs']:>5.1f} "
-            f"{r['peak_rss_mib']:>8.0f} {r['own_rss_mib']:>7.0f} {r.get('db_mib', 0):>7.1f} "
+            f"{r['peak_rss_mib']:>8.0f} {r['own_rss_mib']:>7.0f} {r['peak_pss_mib']:>5.0f} "
+            f"{r.get('db_mib', 0):>7.1f} "
             f"{r.get('db_to_text', 0):>7.2f}"
             + (f"  {r['not_modified']} answered 304, rows added {r['rows_added']}"
                if "rows_added" in r else "")
