@@ -223,7 +223,7 @@ def _guarded_comparison(cleaned: Any, raw_tree: Any, body: Any, text: str, optio
         options.focus != "recall"
         and len(text) >= options.min_extracted_size
         and len(body.findall(".//table")) <= len(body.findall(".//p"))
-        and body.xpath(".//p//text()")
+        and body.xpath("boolean(.//p//text())")  # no list of strings made
         and not body.xpath(unclean)
         and page_text_bound(raw_tree) <= 2 * len(text)
     ):
