@@ -50,7 +50,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 bench: install redis
-	$(BIN)/python bench/crawl_bench.py --portal --docs 1000,3000 --workers 1 --recheck
+	$(BIN)/python bench/crawl_bench.py --portal --docs 1000,3000 --workers 1 --recheck --repeat 3
 	$(BIN)/python bench/mutation_bench.py
 	$(BIN)/python bench/extract_bench.py
 	$(BIN)/python bench/web_bench.py

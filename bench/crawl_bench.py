@@ -31,6 +31,7 @@ govwatch's second crawl against Scrapy's spider sending the validators the first
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -58,32 +59,31 @@ COMMON = {
 }
 
 
-def tree_rss_kib(root_pid: int) -> tuple[int, int, int]:
+def tree_rss_kib(root_pid: int, pss: bool = True) -> tuple[int, int, int]:
     """Resident memory of a process and all its descendants, and of the process alone, in
-    KiB, and the tree's proportional share (PSS: a page shared by processes, such as the
-    code of libraries they both load, counted once in all) (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for proc_dir in Path("/proc").iterdir():
-        entry = proc_dir.name
-        if not entry.isdigit():
-            continue
-        try:
-            status = (proc_dir / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        pid, ppid = int(entry), int(fields.get("PPid", "0").strip())
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
-    total = pss = 0
+    KiB, and (with ``pss``) the tree's proportional share (PSS: a page shared by processes,
+    such as the code of libraries they both load, counted once in all) (Linux /proc).
+
+    Cheap, as it runs beside the crawl on the same cores: the tree is found through each
+    thread's list of children, not by reading every process of the machine (10 ms a sample,
+    5% of a core at five samples a second), and the PSS (1 ms a process) is asked for less
+    often by the caller."""
+    page_kib = os.sysconf("SC_PAGE_SIZE") // 1024
+    total = shared = alone = 0
     stack = [root_pid]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
-        pss += _pss_kib(pid)
-        stack.extend(children.get(pid, []))
-    return total, rss.get(root_pid, 0), pss
+        try:
+            resident = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page_kib
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        total += resident
+        alone = resident if pid == root_pid else alone
+        shared += _pss_kib(pid) if pss else 0
+        with contextlib.suppress(OSError, ValueError):
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+    return total, alone, shared
 
 
 def _pss_kib(pid: int) -> int:
@@ -132,9 +132,11 @@ def crawl(
 
     def sample() -> None:
         nonlocal peak, own, pss
+        samples = 0
         while not done.is_set():
-            tree, alone, shared = tree_rss_kib(proc.pid)
+            tree, alone, shared = tree_rss_kib(proc.pid, pss=samples % 5 == 0)
             peak, own, pss = max(peak, tree), max(own, alone), max(pss, shared)
+            samples += 1
             done.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
