@@ -6,8 +6,12 @@ With Python's defaults the collector ran 570 young collections, 50 middle and 4 
 a crawl of 1,000 portal pages, 0.6 s of CPU. When the spider opens, what exists is frozen out
 of the collector's sight (it lives as long as the crawl) and a young collection waits for
 YOUNG_THRESHOLD new objects instead of 700: 0.3 s in all, and no full collection, for 1-4 MB
-more at the peak. When the spider closes, both are undone (a process may run more than one
-crawl: what one froze would otherwise stay out of the collector's sight for good).
+more at the peak. When the spider closes, the threshold is restored and what the crawl leaves
+is frozen too: a crawl process exits next, and Python's last full collection at exit, over
+everything the collector can see, took 0.4 s of a crawl of 1,000 pages (0.07 s when all is
+frozen; objects are still freed by their reference counts meanwhile). A process that opens
+another spider first gets all of it back in the collector's sight, and collected, before
+freezing anew, so that what one crawl froze does not stay out of sight for good.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ YOUNG_THRESHOLD = 10_000  # new objects between two young collections (Python's 
 
 
 class CollectorTuning:
+    left_frozen = False  # a crawl of this process froze what it left: thawed when one opens
+
     def __init__(self) -> None:
         self.saved: tuple[int, ...] | None = None
 
@@ -37,6 +43,10 @@ class CollectorTuning:
         return tuning
 
     def spider_opened(self, spider: Any = None) -> None:
+        if CollectorTuning.left_frozen:  # an earlier crawl's leftovers, garbage or not
+            CollectorTuning.left_frozen = False
+            gc.unfreeze()
+            gc.collect()
         gc.freeze()
         self.saved = gc.get_threshold()
         gc.set_threshold(max(YOUNG_THRESHOLD, self.saved[0]), *self.saved[1:])
@@ -44,5 +54,6 @@ class CollectorTuning:
     def spider_closed(self, spider: Any = None) -> None:
         if self.saved is not None:
             gc.set_threshold(*self.saved)
-            gc.unfreeze()
+            gc.freeze()
+            CollectorTuning.left_frozen = True
             self.saved = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 
 import pytest
 
@@ -109,15 +110,35 @@ def test_collector_is_tuned_for_the_crawl_and_restored_after():
 
     before = gc.get_threshold()
     crawler = get_crawler()
-    tuning = collector.CollectorTuning.from_crawler(crawler)
+    tuning = collector.CollectorTuning.from_crawler(crawler)  # signals hold it weakly
     try:
         crawler.signals.send_catch_log(signals.spider_opened, spider=None)
         assert gc.get_threshold() == (max(collector.YOUNG_THRESHOLD, before[0]), *before[1:])
         assert gc.get_freeze_count() > 0  # what the start made, out of the collector's sight
         crawler.signals.send_catch_log(signals.spider_closed, spider=None)
         assert gc.get_threshold() == before
-        assert gc.get_freeze_count() == 0
+        # what the crawl left stays frozen: the process's last collection has nothing to walk
+        assert gc.get_freeze_count() > 0
+        assert collector.CollectorTuning.left_frozen
+
+        # a next crawl in the same process first gets the leftovers back, and collects them
+        class Cycle:
+            pass
+
+        cycle = Cycle()
+        cycle.me = cycle
+        gone = weakref.ref(cycle)
+        gc.freeze()  # as if the first crawl had left it behind
+        del cycle
+        gc.collect()
+        assert gone() is not None  # frozen: out of the collector's reach
+        second = get_crawler()
+        tuning = collector.CollectorTuning.from_crawler(second)
+        second.signals.send_catch_log(signals.spider_opened, spider=None)
+        assert gone() is None
+        second.signals.send_catch_log(signals.spider_closed, spider=None)
     finally:
         tuning.spider_closed()
+        collector.CollectorTuning.left_frozen = False
         gc.unfreeze()
         gc.set_threshold(*before)
