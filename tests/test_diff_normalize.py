@@ -121,6 +121,44 @@ def test_fold_whitespace_is_its_definition():
     )
 
 
+def test_nfkc_is_unicodes_nfkc():
+    """nfkc normalizes only the runs between stable characters: each character it keeps as
+    it is must be stable (UAX #15: combining class 0, unchanged by NFKC, in no canonical pair
+    that composes, not Hangul), and the result is unicodedata's on texts of characters that
+    compose, reorder, decompose or fold, next to the stable ones."""
+    import random
+    import re
+    import unicodedata
+
+    from pipelines.text.normalize import NFKC_STABLE, nfkc
+
+    paired = set()
+    for code in range(0x110000):
+        parts = unicodedata.decomposition(chr(code)).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            paired.update(chr(int(p, 16)) for p in parts)
+    stable = re.compile(f"[{NFKC_STABLE}]")
+    kept = [chr(c) for c in range(0x110000) if stable.fullmatch(chr(c))]
+    assert len(kept) > 20000
+    for char in kept:
+        assert unicodedata.combining(char) == 0, repr(char)
+        assert unicodedata.normalize("NFKC", char) == char, repr(char)
+        assert char not in paired, repr(char)
+        assert unicodedata.name(char, "").split()[:1] != ["HANGUL"], repr(char)
+    alphabet = [
+        "中", "，", "（", "）", "：", "。", "\u3000", "Ａ", "１", "A", "a", "e", "o", "<", "=",
+        "1", " ", "\n", "\u0301", "\u0308", "\u0323", "\u0338", "\u1100", "\u1161", "\u11a8",
+        "\uac00", "\uf900", "\ufb01", "\u2460", "\u00bd", "\u2126", "\u212b", "\u1e0b",
+        "\u0344", "\u0f73", "\u3099", "\u304b", "\uff76", "\uff9e", "\U0001d400",
+    ]  # fmt: skip
+    rng = random.Random(2)
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        assert nfkc(text) == unicodedata.normalize("NFKC", text), repr(text)
+    page = "第一条　为了规范（试行）工作，制定本办法：Ａ１ café ①\n二、其他"
+    assert nfkc(page) == unicodedata.normalize("NFKC", page) != page
+
+
 def test_ignore_patterns_and_real_edits():
     assert normalize("编号：A1 正文", ["编号：\\w+"]) == normalize("编号：B2 正文", ["编号：\\w+"])
     assert normalize("总值1930亿元") != normalize("总值1931亿元")

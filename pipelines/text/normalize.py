@@ -35,6 +35,16 @@ _VOLATILE = re.compile(
     re.IGNORECASE,
 )
 
+# Stable code points (Unicode's UAX #15): NFKC never changes them, and they never combine or
+# compose with a neighbour (combining class 0, in no canonical pair; not Hangul). A text's NFKC
+# is then the NFKC of its runs of other characters with these kept between them (``nfkc``).
+# Line breaks, ASCII punctuation and digits that are such, CJK punctuation, Han characters.
+NFKC_STABLE = (
+    "\n !\"#$%&'()*+,\\-./0-9:;?@\\[\\\\\\]^_`{|}~"
+    "\u00b7\u2014\u2018\u2019\u201c\u201d\u3001\u3002\u3008-\u3011\u3014\u3015\u4e00-\u9fff"
+)
+_UNSTABLE_RUNS = re.compile(f"([^{NFKC_STABLE}]+)")
+
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 _SPACES = re.compile(r"\s+")
@@ -76,14 +86,30 @@ def _fold_by_regex(text: str) -> str:
     return _SPACES.sub(" ", _SPACE_BETWEEN_CJK.sub("", text)).strip()
 
 
+def nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, in a fraction of the time for Chinese text:
+    only its runs of characters that are not stable (``NFKC_STABLE``: full-width punctuation,
+    letters ...) are normalized, all in one call, apart by line breaks (themselves stable).
+    Real pages' texts all hold full-width commas and colons: normalizing them whole took 0.2
+    ms a thousand characters."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    parts = _UNSTABLE_RUNS.split(text)  # stable, unstable, stable, ... unstable, stable
+    runs = parts[1::2]
+    done = unicodedata.normalize("NFKC", "\n".join(runs)).split("\n")
+    if len(done) != len(runs):  # (no NFKC form holds a line break: cannot happen)
+        return unicodedata.normalize("NFKC", text)
+    parts[1::2] = done
+    return "".join(parts)
+
+
 def normalize(text: str, ignore: Iterable[str] = ()) -> str:
     """The comparison form of ``text``; see the module docstring."""
     user = _compile(tuple(ignore))
     if user is not None:  # as the user wrote it, against the page as published ...
         text = user.sub(" ", text)
     text = strip_pinyin(text)
-    if not unicodedata.is_normalized("NFKC", text):  # a twentieth of the time of normalizing
-        text = unicodedata.normalize("NFKC", text)
+    text = nfkc(text)
     text = to_simplified(text)
     for pattern in (_VOLATILE, user):  # ... and against the folded form
         if pattern is not None:
