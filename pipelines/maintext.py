@@ -15,6 +15,8 @@ import functools
 import re
 from typing import Any
 
+from pipelines import discard
+
 LAYOUT_CELL_CHARS = 150  # a table cell holding this much text is a page region, not data
 _SQUEEZE = re.compile(r"[\s|]+")
 LOST_PARAGRAPH = 40  # characters: a line this long that unwrapping lost was prose
@@ -45,6 +47,7 @@ def main_text(root: Any, url: str | None, *, date_later: bool = False) -> Any:
     from lxml import html as lxml_html
 
     _guard_comparison()
+    discard.install()  # trafilatura's boilerplate selections, made without XPath callbacks
 
     def run(node: Any, metadata: bool = True, date: bool = True) -> Any:
         page = node if node.tag == "html" else lxml_html.tostring(node, encoding="unicode")
