@@ -1,133 +1,267 @@
-"""trafilatura's OVERALL_DISCARD_XPATH, the same selections made by Python.
+"""trafilatura's pruning expressions, the same selections made by Python.
 
-trafilatura prunes a page's boilerplate sections (menus, share bars, hidden blocks) with two
-XPath expressions that test attributes with EXSLT regular expressions (``re:test``): libxml2
-calls back into Python for every test of every candidate element, a quarter of trafilatura's
-time on the real pages. ``install`` puts in their place, in trafilatura's own list, two
-functions that select the same elements in the same (document) order: the same tests, the
-regular expressions taken from the expressions themselves, and the same strings (an absent
-attribute reads as ``""``; a union such as ``@id|@class`` reads as the first of the two in
-the element's attribute order, as XPath's string value of a node-set and lxml's ``re:test``
-do). A trafilatura whose expressions are not these, token for token, is left as it is.
+trafilatura prunes a page's boilerplate (menus, share bars, comments, hidden blocks, teasers)
+with lists of XPath expressions that test attributes, many with EXSLT regular expressions
+(``re:test``): libxml2 calls back into Python for every test of every candidate element, a
+third of the extraction's time on the real pages. ``install`` puts in their place, in
+trafilatura's own lists, functions that select the same elements in the same (document)
+order. Each is compiled from the expression's own text (``compile_path``), for the small part
+of XPath these lists are written in:
+
+    .//NAME-or-*  [TEST or TEST ...] [...]
+    TEST: self::NAME | @A | @A='v' | not(TEST or ...) | not(.//NAME)
+          | re:test(S, 'regex') | contains(S, 'v') | starts-with(S, 'v')
+    S:    @A|@B...  |  translate(@A|@B..., 'from', 'to')
+
+with XPath's own string values: an absent attribute reads as ``""``, a union such as
+``@id|@class`` as the first of them in the element's attribute order (XPath's string value
+of a node-set, and lxml's ``re:test``, take its first node in document order). An expression
+outside that part, or a list holding one, is left to lxml as it is. Each test is made into
+a Python expression and each function into Python source: a page's element is tested in one
+line of Python, without a call per test.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-_TOKENS = re.compile(r"'[^']*'|[^\s']+")  # XPath's literals, and what spaces separate
-_REGEX_TEST = re.compile(r"re:test\((@[\w-]+), '([^']*)'\)")
+LISTS = (  # trafilatura.xpaths' lists that prune_unwanted_nodes takes
+    "OVERALL_DISCARD_XPATH", "PRECISION_DISCARD_XPATH", "RAW_TREE_PRUNE_XPATH",
+    "REMOVE_COMMENTS_XPATH", "REMOVE_COMMENTS_AND_LISTS_XPATH", "TEASER_DISCARD_XPATH",
+    "DISCARD_IMAGE_ELEMENTS",
+)  # fmt: skip
 
-# trafilatura's two expressions, with "R" for each re:test regular expression
-SECTIONS = """.//*[self::div or self::item or self::list or self::p or self::section or self::span][
-    @data-lp-replacement-content or contains(translate(@role, 'N', 'n'), 'nav') or
-    contains(@data-component, 'MostPopularStories') or re:test(@id|@class, 'cookie') or
-    re:test(@id, R) or re:test(@class, R)]"""
-HIDDEN = """.//*[@class='comments-title' or starts-with(@id|@class, 'reply-') or
-    re:test(@id|@style, 'hidden') or contains(@style, 'display:none') or
-    contains(@style, 'display: none') or re:test(@id, R) or re:test(@class, R) or
-    @aria-hidden='true']"""
-SECTION_TAGS = ("div", "item", "list", "p", "section", "span")
+_TOKEN = re.compile(
+    r"\s*(?:('[^']*')|(\.//)|(::)|([\[\]()|,=@*])|([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?))"
+)
 
 
-def _template(path: str) -> tuple[list[str], list[str]]:
-    """The tokens of ``path`` with "R" for each re:test of a single attribute, and those
-    regular expressions."""
-    found = _REGEX_TEST.findall(path)
-    bare = _REGEX_TEST.sub(lambda m: f"re:test({m[1]}, R)", path)
-    return _TOKENS.findall(bare), [regex for _, regex in found]
+class Unsupported(ValueError):
+    """An expression outside the part of XPath this module reads."""
 
 
-def _first(element: Any, keys: list[str], one: str, other: str) -> str:
-    """The string of ``@one|@other``: the first of them in the element's attribute order."""
-    for key in keys:
-        if key in (one, other):
+def _tokens(path: str) -> list[str]:
+    found, at, path = [], 0, path.strip()
+    while at < len(path):
+        match = _TOKEN.match(path, at)
+        if match is None or match.end() == at:
+            raise Unsupported(path[at : at + 20])
+        found.append(match.group().strip())
+        at = match.end()
+    return found
+
+
+class _Parser:
+    """Reads an expression into Python source: each test becomes an expression of the element
+    ``e`` (``get`` is its ``get``), with its constants (compiled regular expressions,
+    translate tables) in ``self.constants``."""
+
+    def __init__(self, path: str) -> None:
+        self.tokens, self.at = _tokens(path), 0
+        self.constants: dict[str, Any] = {"_first": _first}
+
+    def constant(self, value: Any) -> str:
+        name = f"_c{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+    def peek(self) -> str | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def take(self, expected: str | None = None) -> str:
+        token = self.peek()
+        if token is None or (expected is not None and token != expected):
+            raise Unsupported(f"{expected or 'more'} expected, not {token}")
+        self.at += 1
+        return token
+
+    def literal(self) -> str:
+        token = self.take()
+        if not token.startswith("'"):
+            raise Unsupported(token)
+        return token[1:-1]
+
+    def name(self) -> str:
+        token = self.take()
+        if not re.fullmatch(r"[A-Za-z_][\w.-]*", token):
+            raise Unsupported(token)
+        return token
+
+    def path(self) -> tuple[str | None, list[tuple[str, bool, list[str] | None]]]:
+        """``.//NAME[...]...``: the tag (None for ``*``) and its tests, each as (source,
+        whether it needs an attribute, the tags when it is only ``self::`` tests)."""
+        self.take(".//")
+        tag = None if self.peek() == "*" else self.name()
+        if tag is None:
+            self.take("*")
+        tests = []
+        while self.peek() == "[":
+            self.take("[")
+            tests.append(self.disjunction())
+            self.take("]")
+        return tag, tests
+
+    def disjunction(self) -> tuple[str, bool, list[str] | None]:
+        terms = [self.term()]
+        while self.peek() == "or":
+            self.take("or")
+            terms.append(self.term())
+        tags = [t for _, _, t in terms]
+        only_tags = [x for t in tags for x in t] if all(tags) else None  # type: ignore[union-attr]
+        source = " or ".join(f"({code})" for code, _, _ in terms)
+        return source, all(needs for _, needs, _ in terms), only_tags
+
+    def attributes(self) -> list[str]:
+        names = []
+        while True:
+            self.take("@")
+            names.append(self.name())
+            if self.peek() != "|":
+                return names
+            self.take("|")
+
+    def string(self) -> str:
+        """A string argument (a union of attributes, or translate() of one) as source."""
+        if self.peek() != "translate":
+            return _string_source(self.attributes())
+        self.take("translate")
+        self.take("(")
+        inner = _string_source(self.attributes())
+        self.take(",")
+        source = self.literal()
+        self.take(",")
+        target = self.literal()
+        self.take(")")
+        if len(source) == len(target) == 1:
+            return f"{inner}.replace({source!r}, {target!r})"
+        return f"{inner}.translate({self.constant(_translation(source, target))})"
+
+    def term(self) -> tuple[str, bool, list[str] | None]:
+        token = self.peek()
+        if token == "self":
+            self.take()
+            self.take("::")
+            tag = self.name()
+            return f"e.tag == {tag!r}", False, [tag]
+        if token == "@":
+            names = self.attributes()
+            if self.peek() != "=":
+                return " or ".join(f"get({n!r}) is not None" for n in names), True, None
+            self.take("=")
+            value = self.literal()
+            if len(names) != 1:
+                raise Unsupported("a union compared to a value")
+            return f"get({names[0]!r}) == {value!r}", True, None
+        if token == "not":
+            self.take()
+            self.take("(")
+            if self.peek() == ".//":
+                tag, tests = self.path()
+                if tag is None or tests:
+                    raise Unsupported("not() of a path with tests")
+                code = f"next(e.iterdescendants({tag!r}), None) is None"
+            else:
+                code = f"not ({self.disjunction()[0]})"
+            self.take(")")
+            return code, False, None
+        function = self.take()
+        self.take("(")
+        string = self.string()
+        self.take(",")
+        value = self.literal()
+        self.take(")")
+        if function == "re:test" and re.fullmatch(r"[\w -]+", value):  # no regex but letters
+            return f"{value!r} in {string}", True, None
+        if function == "re:test":  # as lxml: re.compile(value, re.UNICODE), searched
+            search = self.constant(re.compile(value).search)
+            return f"{search}({string}) is not None", re.search(value, "") is None, None
+        if function == "contains":
+            return f"{value!r} in {string}", value != "", None
+        if function == "starts-with":
+            return f"{string}.startswith({value!r})", value != "", None
+        raise Unsupported(function)
+
+
+def _string_source(names: list[str]) -> str:
+    if len(names) == 1:
+        return f"(get({names[0]!r}) or '')"
+    return f"_first(e, {tuple(names)!r})"
+
+
+def _first(element: Any, names: tuple[str, ...]) -> str:
+    """The string of a union of attributes: the first in the element's attribute order."""
+    for key in element.attrib:
+        if key in names:
             return element.get(key)
     return ""
 
 
-def sections(id_regex: str, class_regex: str) -> Any:
-    by_id, by_class = re.compile(id_regex), re.compile(class_regex)
-
-    def select(tree: Any) -> list[Any]:
-        found = []
-        for element in tree.iterdescendants(*SECTION_TAGS):
-            keys = element.keys()
-            if not keys:  # no attribute: no test can hold
-                continue
-            get = element.get
-            if (
-                "data-lp-replacement-content" in keys
-                or "nav" in (get("role") or "").replace("N", "n")
-                or "MostPopularStories" in (get("data-component") or "")
-                or "cookie" in _first(element, keys, "id", "class")
-                or by_id.search(get("id") or "")
-                or by_class.search(get("class") or "")
-            ):
-                found.append(element)
-        return found
-
-    return select
+def _translation(source: str, target: str) -> dict[int, int | None]:
+    """XPath's translate(): each character of ``source`` (its first place counts) becomes the
+    character at the same place in ``target``, or goes when ``target`` is shorter."""
+    table: dict[int, int | None] = {}
+    for i, char in enumerate(source):
+        table.setdefault(ord(char), ord(target[i]) if i < len(target) else None)
+    return table
 
 
-def hidden(id_regex: str, class_regex: str) -> Any:
+_FUNCTION = """def select(tree):
+    found = []
+    for e in tree.iterdescendants(*_tags):
+        {skip}get = e.get
+        if {test}:
+            found.append(e)
+    return found
+"""
+
+
+def compile_path(path: str) -> Callable[[Any], list[Any]]:
+    """A function of a tree giving what XPath ``path`` gives, or Unsupported."""
     from lxml import etree
 
-    by_id, by_class = re.compile(id_regex), re.compile(class_regex)
-
-    def select(tree: Any) -> list[Any]:
-        found = []
-        for element in tree.iterdescendants(etree.Element):  # elements, as ``*``
-            keys = element.keys()
-            if not keys:
-                continue
-            get = element.get
-            style = get("style") or ""
-            if (
-                get("class") == "comments-title"
-                or _first(element, keys, "id", "class").startswith("reply-")
-                or "hidden" in _first(element, keys, "id", "style")
-                or "display:none" in style
-                or "display: none" in style
-                or by_id.search(get("id") or "")
-                or by_class.search(get("class") or "")
-                or get("aria-hidden") == "true"
-            ):
-                found.append(element)
-        return found
-
+    parser = _Parser(path)
+    tag, tests = parser.path()
+    if parser.peek() is not None:
+        raise Unsupported(f"after the path: {parser.peek()}")
+    tags: list[Any] = [etree.Element] if tag is None else [tag]  # ``*``: elements, as XPath
+    if tag is None and tests and tests[0][2]:  # [self::a or self::b]: lxml picks the tags
+        tags, tests = tests[0][2], tests[1:]
+    skip = "if not e.attrib:\n            continue\n        " if any(t[1] for t in tests) else ""
+    test = " and ".join(f"({code})" for code, _, _ in tests) or "True"
+    namespace = {**parser.constants, "_tags": tuple(tags)}
+    exec(_FUNCTION.format(skip=skip, test=test), namespace)  # source made here, of literals
+    select = namespace["select"]
+    select.path = path  # what it stands for
     return select
 
 
 def replacements(expressions: list[Any]) -> list[Any] | None:
-    """The functions for trafilatura's OVERALL_DISCARD_XPATH ``expressions``, or None when
-    they are not the two this module reads."""
-    if len(expressions) != 2 or not all(hasattr(e, "path") for e in expressions):
+    """Functions for a list of trafilatura's expressions, or None if one is not readable."""
+    try:
+        return [compile_path(e.path) for e in expressions]
+    except (Unsupported, AttributeError, re.error):
         return None
-    made = []
-    for expression, template, make in zip(
-        expressions, (SECTIONS, HIDDEN), (sections, hidden), strict=True
-    ):
-        tokens, regexes = _template(expression.path)
-        if tokens != _template(template)[0] or len(regexes) != 2:
-            return None
-        made.append(make(*regexes))
-    return made
 
 
-ORIGINAL: list[Any] = []  # trafilatura's expressions, once replaced
+ORIGINAL: dict[str, list[Any]] = {}  # trafilatura's lists as they were, by name
 
 
-def install() -> bool:
-    """Replace trafilatura's OVERALL_DISCARD_XPATH expressions (once); whether they are."""
+def install() -> list[str]:
+    """Replace the expressions of trafilatura's pruning lists (once a process); the names of
+    the lists replaced."""
     from trafilatura import xpaths
 
-    if ORIGINAL:
-        return True
-    made = replacements(xpaths.OVERALL_DISCARD_XPATH)
-    if made is None:
-        return False
-    ORIGINAL[:] = xpaths.OVERALL_DISCARD_XPATH
-    xpaths.OVERALL_DISCARD_XPATH[:] = made  # the list trafilatura's modules hold
-    return True
+    if not _TRIED:
+        _TRIED.append(True)
+        for name in LISTS:
+            found = getattr(xpaths, name, None)
+            made = replacements(found) if isinstance(found, list) else None
+            if made is not None:
+                ORIGINAL[name] = list(found)
+                found[:] = made  # the very list trafilatura's modules hold
+    return list(ORIGINAL)
+
+
+_TRIED: list[bool] = []
