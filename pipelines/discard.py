@@ -1,24 +1,25 @@
 """trafilatura's pruning expressions, the same selections made by Python.
 
-trafilatura prunes a page's boilerplate (menus, share bars, comments, hidden blocks, teasers)
-with lists of XPath expressions that test attributes, many with EXSLT regular expressions
-(``re:test``): libxml2 calls back into Python for every test of every candidate element, a
-third of the extraction's time on the real pages. ``install`` puts in their place, in
+trafilatura finds a page's main text container, and prunes its boilerplate (menus, share
+bars, comments, hidden blocks, teasers), with lists of XPath expressions that test
+attributes, many with EXSLT regular expressions (``re:test``): libxml2 calls back into
+Python for every test of every candidate element, a third of the extraction's time on the
+real pages. ``install`` puts in their place, in
 trafilatura's own lists, functions that select the same elements in the same (document)
 order. Each is compiled from the expression's own text (``compile_path``), for the small part
 of XPath these lists are written in:
 
-    .//NAME-or-*  [TEST or TEST ...] [...]
+    .//NAME-or-*  [TEST or TEST ...] [...] [1]?   or (that)[1]: the first of them all
     TEST: self::NAME | @A | @A='v' | not(TEST or ...) | not(.//NAME)
-          | re:test(S, 'regex') | contains(S, 'v') | starts-with(S, 'v')
+          | re:test(S, 'regex'[, 'flags']) | contains(S, 'v') | starts-with(S, 'v')
     S:    @A|@B...  |  translate(@A|@B..., 'from', 'to')
 
 with XPath's own string values: an absent attribute reads as ``""``, a union such as
 ``@id|@class`` as the first of them in the element's attribute order (XPath's string value
 of a node-set, and lxml's ``re:test``, take its first node in document order). An expression
-outside that part, or a list holding one, is left to lxml as it is. Each test is made into
-a Python expression and each function into Python source: a page's element is tested in one
-line of Python, without a call per test.
+outside that part is left to lxml as it is. Each test is made into a Python expression and
+each function into Python source: a page's element is tested in one line of Python, without
+a call per test.
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-LISTS = (  # trafilatura.xpaths' lists that prune_unwanted_nodes takes
-    "OVERALL_DISCARD_XPATH", "PRECISION_DISCARD_XPATH", "RAW_TREE_PRUNE_XPATH",
+LISTS = (  # trafilatura.xpaths' lists: the main text's container, and the pruning lists
+    "BODY_XPATH", "OVERALL_DISCARD_XPATH", "PRECISION_DISCARD_XPATH", "RAW_TREE_PRUNE_XPATH",
     "REMOVE_COMMENTS_XPATH", "REMOVE_COMMENTS_AND_LISTS_XPATH", "TEASER_DISCARD_XPATH",
     "DISCARD_IMAGE_ELEMENTS",
 )  # fmt: skip
 
 _TOKEN = re.compile(
-    r"\s*(?:('[^']*')|(\.//)|(::)|([\[\]()|,=@*])|([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?))"
+    r"\s*(?:('[^']*')|(\.//)|(::)|([\[\]()|,=@*])|([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)|(\d+))"
 )
 
 
@@ -97,9 +98,14 @@ class _Parser:
         if tag is None:
             self.take("*")
         tests = []
-        while self.peek() == "[":
+        self.first_child = False  # a last [1]: the first such child of its parent
+        while self.peek() == "[" and not self.first_child:
             self.take("[")
-            tests.append(self.disjunction())
+            if self.peek() == "1":
+                self.take("1")
+                self.first_child = True
+            else:
+                tests.append(self.disjunction())
             self.take("]")
         return tag, tests
 
@@ -159,7 +165,7 @@ class _Parser:
             self.take("(")
             if self.peek() == ".//":
                 tag, tests = self.path()
-                if tag is None or tests:
+                if tag is None or tests or self.first_child:
                     raise Unsupported("not() of a path with tests")
                 code = f"next(e.iterdescendants({tag!r}), None) is None"
             else:
@@ -171,12 +177,17 @@ class _Parser:
         string = self.string()
         self.take(",")
         value = self.literal()
+        flags = ""
+        if function == "re:test" and self.peek() == ",":
+            self.take(",")
+            flags = self.literal()  # lxml's test() reads only "i" of them
         self.take(")")
-        if function == "re:test" and re.fullmatch(r"[\w -]+", value):  # no regex but letters
-            return f"{value!r} in {string}", True, None
-        if function == "re:test":  # as lxml: re.compile(value, re.UNICODE), searched
-            search = self.constant(re.compile(value).search)
-            return f"{search}({string}) is not None", re.search(value, "") is None, None
+        if function == "re:test" and not flags and re.fullmatch(r"[\w -]+", value):
+            return f"{value!r} in {string}", True, None  # no regex but letters
+        if function == "re:test":  # as lxml: re.compile(value, re.UNICODE [| IGNORECASE])
+            regex = re.compile(value, re.IGNORECASE if "i" in flags else 0)
+            search = self.constant(regex.search)
+            return f"{search}({string}) is not None", regex.search("") is None, None
         if function == "contains":
             return f"{value!r} in {string}", value != "", None
         if function == "starts-with":
@@ -211,10 +222,16 @@ _FUNCTION = """def select(tree):
     found = []
     for e in tree.iterdescendants(*_tags):
         {skip}get = e.get
-        if {test}:
-            found.append(e)
+        if {test}{first_child}:
+            {found}
     return found
+
+
+def _ok(e):
+    get = e.get
+    return {test}
 """
+_FIRST_CHILD = " and not any(_ok(s) for s in e.itersiblings(*_tags, preceding=True))"
 
 
 def compile_path(path: str) -> Callable[[Any], list[Any]]:
@@ -222,7 +239,13 @@ def compile_path(path: str) -> Callable[[Any], list[Any]]:
     from lxml import etree
 
     parser = _Parser(path)
+    first = parser.peek() == "("  # (.//...)[1]: the first of them in document order
+    if first:
+        parser.take("(")
     tag, tests = parser.path()
+    if first:
+        for token in (")", "[", "1", "]"):
+            parser.take(token)
     if parser.peek() is not None:
         raise Unsupported(f"after the path: {parser.peek()}")
     tags: list[Any] = [etree.Element] if tag is None else [tag]  # ``*``: elements, as XPath
@@ -231,16 +254,19 @@ def compile_path(path: str) -> Callable[[Any], list[Any]]:
     skip = "if not e.attrib:\n            continue\n        " if any(t[1] for t in tests) else ""
     test = " and ".join(f"({code})" for code, _, _ in tests) or "True"
     namespace = {**parser.constants, "_tags": tuple(tags)}
-    exec(_FUNCTION.format(skip=skip, test=test), namespace)  # source made here, of literals
+    found = "return [e]" if first else "found.append(e)"
+    first_child = _FIRST_CHILD if parser.first_child else ""
+    source = _FUNCTION.format(skip=skip, test=test, found=found, first_child=first_child)
+    exec(source, namespace)
     select = namespace["select"]
     select.path = path  # what it stands for
     return select
 
 
-def replacements(expressions: list[Any]) -> list[Any] | None:
-    """Functions for a list of trafilatura's expressions, or None if one is not readable."""
+def replacement(expression: Any) -> Callable[[Any], list[Any]] | None:
+    """The function for one of trafilatura's expressions, or None if it is not readable."""
     try:
-        return [compile_path(e.path) for e in expressions]
+        return compile_path(expression.path)
     except (Unsupported, AttributeError, re.error):
         return None
 
@@ -257,10 +283,13 @@ def install() -> list[str]:
         _TRIED.append(True)
         for name in LISTS:
             found = getattr(xpaths, name, None)
-            made = replacements(found) if isinstance(found, list) else None
-            if made is not None:
+            if not isinstance(found, list):
+                continue
+            made = [replacement(e) for e in found]
+            if any(made):
                 ORIGINAL[name] = list(found)
-                found[:] = made  # the very list trafilatura's modules hold
+                # in the very list trafilatura's modules hold; what is not read stays lxml's
+                found[:] = [m or e for m, e in zip(made, found, strict=True)]
     return list(ORIGINAL)
 
 
