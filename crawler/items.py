@@ -41,6 +41,7 @@ class DocumentItem:
     facts: dict[str, Any] = field(default_factory=dict)
     signature: bytes | None = None
     shingles: int | None = None
+    prepared: Any = None  # storage.Prepared: what the store derives from text and norm_text
 
     def __repr__(self) -> str:  # short: items appear in log lines
         return f"DocumentItem(url={self.url!r}, source={self.source!r}, title={self.title!r})"

@@ -414,6 +414,6 @@ class ClusterSpider(scrapy.Spider):
 
 def _document_payload(item: DocumentItem) -> dict[str, Any]:
     data = asdict(item)
-    for heavy in ("html", "body", "attachments"):
+    for heavy in ("html", "body", "attachments", "prepared"):  # (the writer derives these)
         data.pop(heavy, None)
     return data

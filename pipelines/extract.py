@@ -172,6 +172,7 @@ class ExtractPipeline:
             "source_region": source.region,
             "source_category": source.category,
             "with_signature": True,
+            "new": item.known_body_hash is None,  # what the store derives: see extract_call
         }
         if item.file_kind:
             kwargs["title_hint"] = item.list_title
@@ -197,6 +198,7 @@ class ExtractPipeline:
         if item.broken:  # the page had invalid byte sequences: dropped, and counted here
             item.meta["broken_bytes"] = item.broken
         item.facts, item.signature, item.shingles = result.facts, result.signature, result.shingles
+        item.prepared = result.prepared  # (the store uses it only for these very texts)
         return item
 
     async def _run(self, item: DocumentItem, kwargs: dict[str, Any]) -> Extracted | None:

@@ -36,6 +36,7 @@ from pipelines.text.metadata import (
     issuer_from_page,
 )
 from pipelines.text.normalize import normalize
+from storage.prepared import Prepared, prepare
 
 ATTACHMENT_PREFIX = re.compile(r"^(相关)?附件\s*\d*\s*[:：、.]?\s*\d*\s*[:：、.]?|[\s（()）下载]+$")
 HEAD_TEXT_CHARS = 4000  # how much of the page's visible text to search for meta lines
@@ -51,6 +52,7 @@ class Extracted:
     facts: dict[str, Any] = field(default_factory=dict)  # region, place, doc_type, ...
     signature: bytes | None = None
     shingles: int | None = None
+    prepared: Prepared | None = None  # what the store derives from the texts (extract_call)
 
 
 def _restrict(tree: Any, content: tuple[str, str]) -> Any:
@@ -301,9 +303,22 @@ def call_batch(calls: list[tuple[Any, ...]]) -> list[tuple[bool, Any]]:
 
 
 def extract_call(html: str, url: str, kwargs: dict[str, Any]) -> Extracted | None:
-    return extract(html, url, **kwargs)
+    """extract() for ExtractPipeline, with what the store derives from the texts made here
+    (``prepared``, see storage.prepared; with ``new``, for a document the store has not seen:
+    its search terms and sentences too)."""
+    kwargs = dict(kwargs)
+    new = kwargs.pop("new", None)
+    return _prepared(extract(html, url, **kwargs), new)
 
 
 def file_call(what: tuple[bytes, str], url: str, kwargs: dict[str, Any]) -> Extracted:
     body, kind = what
-    return extract_file(body, kind, url, **kwargs)
+    kwargs = dict(kwargs)
+    new = kwargs.pop("new", None)
+    return _prepared(extract_file(body, kind, url, **kwargs), new)
+
+
+def _prepared(result: Any, new: bool | None) -> Any:
+    if result is not None and new is not None:
+        result.prepared = prepare(result.text, result.norm_text, new=new)
+    return result

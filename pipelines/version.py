@@ -280,7 +280,7 @@ def record_item(store: VersionStore, item: DocumentItem, run_id: int | None) -> 
         title=item.title, published=item.published, fetched_at=item.fetched_at,
         run_id=run_id, meta=item.meta, body_hash=item.body_hash, facts=item.facts,
         signature=item.signature, shingles=item.shingles, parent=item.parent,
-        content_type=item.content_type, **http,
+        content_type=item.content_type, prepared=item.prepared, **http,
     )  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from .base import StoreError, now_iso, text_hash
 from .diff import Diff, mark_changes, render_inline, sentence_diff, split_sentences
+from .prepared import Prepared, prepare
 from .queries import UnknownChange, UnknownDocument
 from .schema import ensure_schema
 from .store import FACTS, Change, VersionStore
@@ -10,6 +11,7 @@ __all__ = [
     "FACTS",
     "Change",
     "Diff",
+    "Prepared",
     "StoreError",
     "UnknownChange",
     "UnknownDocument",
@@ -17,6 +19,7 @@ __all__ = [
     "ensure_schema",
     "mark_changes",
     "now_iso",
+    "prepare",
     "render_inline",
     "sentence_diff",
     "split_sentences",

@@ -69,11 +69,12 @@ class SearchIndex(Connection):
         title: str | None,
         norm_text: str,
         indexed_body: str | None = None,
+        terms: str | None = None,
     ) -> None:
         """(Re)index a document (its row, or the id of a new one) under ``title`` and
         ``norm_text``. The index is contentless: taking out what it held needs the very values
         it was given, the document's ``search_title`` and ``indexed_body`` (its latest
-        version's normalised text).
+        version's normalised text). ``terms``: index_terms(norm_text), if made already.
 
         The index is written when the transaction ends (``_flush_index``), all its documents
         at once: FTS5 writes a segment each time a savepoint ends, so a document indexed
@@ -87,7 +88,7 @@ class SearchIndex(Connection):
         else:
             old_title = None if isinstance(doc, int) else doc.get("search_title")
             old = (old_title, indexed_body or "")
-        pending[doc_id] = (*old, title_key, norm_text)
+        pending[doc_id] = (*old, title_key, norm_text, terms)
         db.conn.execute("update documents set search_title = ? where id = ?", [title_key, doc_id])
 
     def _flush_index(self, db: Database) -> None:
@@ -96,13 +97,14 @@ class SearchIndex(Connection):
             return
         db.conn.executemany(
             "insert into search (search, rowid, title, body) values ('delete', ?, ?, ?)",
-            [(i, index_terms(t), index_terms(b)) for i, (t, b, _, _) in pending.items()
+            [(i, index_terms(t), index_terms(b)) for i, (t, b, _, _, _) in pending.items()
              if t is not None],
         )  # fmt: skip
         db.conn.executemany(
             "insert into search (rowid, title, body) values (?, ?, ?)",
-            [(i, index_terms(t), index_terms(b)) for i, (_, _, t, b) in pending.items()],
-        )
+            [(i, index_terms(t), index_terms(b) if terms is None else terms)
+             for i, (_, _, t, b, terms) in pending.items()],
+        )  # fmt: skip
 
     def _queued_index(self) -> dict[int, Any]:
         return dict(self.__dict__.get("_pending_index", {}))

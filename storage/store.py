@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
     from sqlite_utils import Database
 
+    from .prepared import Prepared
+
 HTTP_STATE = ("etag", "last_modified", "body_hash")
 
 
@@ -165,17 +167,20 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
         shingles: int | None = None,
         parent: str | None = None,
         content_type: str | None = None,
+        prepared: Prepared | None = None,
     ) -> Change:
         """Record one good fetch of ``url`` (see the module docstring for the outcomes).
 
         ``facts`` (region, place, doc_type, report_year, issuer) and the near-duplicate
         ``signature`` are stored with a new version; the signature links it to a report. An
         attachment names its ``parent`` page (kept when a later fetch does not know it) and its
-        ``content_type``.
+        ``content_type``. ``prepared``: what the store derives from these texts, made ahead
+        (storage.prepared); used only if made from these very strings.
         """
         facts = {k: (facts or {}).get(k) for k in FACTS}
         at = fetched_at or now_iso()
         norm_text = text if norm_text is None else norm_text
+        ready = prepared if prepared is not None and prepared.of(text, norm_text) else None
         new_hash = self._compare_hash(title, norm_text)
         http = {"etag": etag, "last_modified": last_modified, "body_hash": body_hash}
         http["content_type"] = content_type or "text/html"
@@ -184,8 +189,9 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
         seen = {"last_seen": at, "last_checked": at, "missing_count": 0, "missing_since": None}
         version = {
             "fetched_at": at, "run_id": run_id, "title": title, "published": published,
-            "text": pack_text(text), "text_hash": text_hash(text),
-            "norm_text": pack_norm(norm_text, text),
+            "text": ready.text_packed if ready else pack_text(text),
+            "text_hash": ready.text_hash if ready else text_hash(text),
+            "norm_text": ready.norm_packed if ready else pack_norm(norm_text, text),
             "norm_hash": new_hash, "meta": json.dumps(meta or {}, ensure_ascii=False),
             **facts, "signature": signature, "shingles": shingles,
         }  # fmt: skip
@@ -198,7 +204,7 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
                 })  # fmt: skip
                 version_id = self._insert("versions", {"document_id": doc_id, **version})
                 self._update("documents", doc_id, {"latest_version_id": version_id})
-                self._index(db, doc_id, title, norm_text)
+                self._index(db, doc_id, title, norm_text, terms=ready and ready.body_terms)
                 summary = f"new: {title or '(untitled)'} ({len(text)} chars)"
                 link = self._link_report(db, doc_id, url, facts, signature, shingles, title)
                 if link and link["relation"] != "first":
@@ -206,7 +212,10 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
                         f"; also published at {link['match_url']} ({link['relation']} "
                         f"of report #{link['report_id']})"
                     )
-                diff = Diff(added=len(split_sentences(text)))  # a new document: all added
+                sentences = ready and ready.sentences
+                if sentences is None:
+                    sentences = len(split_sentences(text))
+                diff = Diff(added=sentences)  # a new document: all added
                 return self._log(db, "new", doc_id, version_id, None, run_id, at, summary, diff)
             latest = self._version_row(doc["latest_version_id"])
             if latest["norm_hash"] == new_hash:  # (the texts stay packed: not needed)
@@ -244,7 +253,8 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
                 "suspect_hash": None, "suspect_count": 0, **self._due(at, 0),
             })  # fmt: skip
             self._link_report(db, doc["id"], url, facts, signature, shingles, title)
-            self._index(db, doc, title, norm_text, latest["norm_text"])
+            terms = ready and ready.body_terms
+            self._index(db, doc, title, norm_text, latest["norm_text"], terms)
             kind = "restored" if doc["status"] == "removed" else "changed"
             diff = sentence_diff(latest["text"], text, self.sentence_key)
             summary = diff.summary()

@@ -351,3 +351,44 @@ def test_signature_agreement_is_the_mean_of_equal_values():
             matrix[-1] = sig + 1  # none
         expected = (matrix == sig).mean(axis=1)
         assert np.array_equal(_agreement(matrix, sig), expected)
+
+
+def test_a_prepared_version_is_recorded_as_the_store_derives_it(tmp_path):
+    """record() with what a crawl's extraction process prepared from the very texts: the same
+    rows, changes and search as deriving all itself; one prepared from other strings (equal
+    or not) is not used."""
+    from storage import prepare
+
+    key = normalizer()
+    texts = [TEXT, TEXT.replace("1930", "1931"), TEXT.replace("1930", "1931"), TEXT + "\n附件一。"]
+    tables = ("documents", "versions", "changes")
+
+    def run(path, prepared) -> tuple:
+        with VersionStore(path, sentence_key=key) as s:
+            for n, text in enumerate(texts):
+                norm = key(text)
+                ready = prepared(text, norm, n)
+                s.record(URL, source="s", text=text, norm_text=norm, title="报告",
+                         fetched_at=f"2025-01-0{n + 1}T00:00:00", prepared=ready)  # fmt: skip
+            rows = [[tuple(r) for r in s.db.execute(f"select * from {t}").fetchall()]
+                    for t in tables]  # fmt: skip
+            return rows, [h["url"] for h in s.search("附件一", normalise=key)]
+
+    def copy(text: str) -> str:
+        return "".join(list(text))  # equal, not the same object
+
+    derived = run(tmp_path / "a.db", lambda text, norm, n: None)
+    made = []
+    prepared = run(tmp_path / "b.db", lambda t, nt, n: made.append(prepare(t, nt, new=n == 0))
+                   or made[-1])  # fmt: skip
+    other = run(tmp_path / "c.db", lambda t, nt, n: prepare(copy(t), copy(nt)))
+    wrong = run(tmp_path / "d.db", lambda t, nt, n: prepare("别的文本。", "别的文本。"))
+    assert derived[1] == [URL]
+    assert [len(rows) for rows in derived[0]] == [1, 3, 3]
+    assert prepared == derived
+    assert other == derived
+    assert wrong == derived
+    assert made[0].of(texts[0], made[0].norm_text)
+    assert made[0].body_terms
+    assert made[0].sentences == 3
+    assert made[1].body_terms is None  # a known document's: the store derives them if needed
