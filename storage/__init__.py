@@ -1,27 +1,34 @@
-"""govwatch's SQLite storage: the only package that writes SQL. Imports nothing of ours."""
+"""govwatch's SQLite storage: the only package that writes SQL. Imports nothing of ours.
 
-from .base import StoreError, now_iso, text_hash
-from .diff import Diff, mark_changes, render_inline, sentence_diff, split_sentences
-from .prepared import Prepared, prepare
-from .queries import UnknownChange, UnknownDocument
-from .schema import ensure_schema
-from .store import FACTS, Change, VersionStore
+Its names load their modules when first asked for: a process that only prepares texts for
+the store (a crawl's extraction process: storage.prepared) does not load sqlite-utils, its
+plugins and the schema.
+"""
 
-__all__ = [
-    "FACTS",
-    "Change",
-    "Diff",
-    "Prepared",
-    "StoreError",
-    "UnknownChange",
-    "UnknownDocument",
-    "VersionStore",
-    "ensure_schema",
-    "mark_changes",
-    "now_iso",
-    "prepare",
-    "render_inline",
-    "sentence_diff",
-    "split_sentences",
-    "text_hash",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_MODULES = {  # each name, and the module that defines it
+    "StoreError": "base", "now_iso": "base", "text_hash": "packing",
+    "Diff": "diff", "mark_changes": "diff", "render_inline": "diff", "sentence_diff": "diff",
+    "split_sentences": "diff", "Prepared": "prepared", "prepare": "prepared",
+    "UnknownChange": "queries", "UnknownDocument": "queries", "ensure_schema": "schema",
+    "FACTS": "store", "Change": "store", "VersionStore": "store",
+}  # fmt: skip
+
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # asked once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULES])

@@ -11,11 +11,16 @@ and smaller than 1 and 6. Any level decompresses the same way.
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 
 ZDICT_BYTES = 32000
 TEXT_LEVEL = 1
 NORM_LEVEL = 3
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def pack_text(text: str) -> bytes:

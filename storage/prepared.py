@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import text_hash
 from .diff import split_sentences
-from .packing import pack_norm, pack_text
-from .search import index_terms
+from .packing import pack_norm, pack_text, text_hash
+from .terms import index_terms
 
 
 @dataclass

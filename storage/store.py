@@ -26,9 +26,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .base import StoreError, now_iso, text_hash
+from .base import StoreError, now_iso
 from .diff import Diff, sentence_diff, split_sentences
-from .packing import pack_norm, pack_text, unpack_version
+from .packing import pack_norm, pack_text, text_hash, unpack_version
 from .queries import ChangeLog
 from .reports import ReportIndex
 from .runs import RunLog
