@@ -264,11 +264,21 @@ def compile_path(path: str) -> Callable[[Any], list[Any]]:
 
 
 def replacement(expression: Any) -> Callable[[Any], list[Any]] | None:
-    """The function for one of trafilatura's expressions, or None if it is not readable."""
+    """The function for one of trafilatura's expressions, or None if it is not readable. It
+    reads an element's descendants; given anything else (a whole document), the expression
+    itself answers."""
+    from lxml import etree
+
     try:
-        return compile_path(expression.path)
+        fast = compile_path(expression.path)
     except (Unsupported, AttributeError, re.error):
         return None
+
+    def select(tree: Any) -> list[Any]:
+        return fast(tree) if isinstance(tree, etree._Element) else expression(tree)
+
+    select.path = expression.path  # type: ignore[attr-defined]
+    return select
 
 
 ORIGINAL: dict[str, list[Any]] = {}  # trafilatura's lists as they were, by name

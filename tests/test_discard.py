@@ -97,6 +97,14 @@ def test_the_functions_select_what_the_expressions_select():
     assert all(picked.values())  # each expression selected elements somewhere
 
 
+def test_a_whole_document_is_read_by_lxml():
+    expression, _ = pairs()[0]
+    function = discard.replacement(expression)
+    document = lxml_html.document_fromstring(pages()[0]).getroottree()
+    assert function(document) == expression(document)
+    assert function(document.getroot()) == expression(document.getroot())
+
+
 def test_unions_translate_and_flags_read_as_lxml_reads_them():
     for html, path, hits in [
         ('<div class="cookie-x" id="main">a</div>', "re:test(@id|@class, 'cookie')", 1),
