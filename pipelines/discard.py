@@ -4,10 +4,10 @@ trafilatura finds a page's main text container, and prunes its boilerplate (menu
 bars, comments, hidden blocks, teasers), with lists of XPath expressions that test
 attributes, many with EXSLT regular expressions (``re:test``): libxml2 calls back into
 Python for every test of every candidate element, a third of the extraction's time on the
-real pages. ``install`` puts in their place, in
-trafilatura's own lists, functions that select the same elements in the same (document)
-order. Each is compiled from the expression's own text (``compile_path``), for the small part
-of XPath these lists are written in:
+real pages. ``install`` puts in their place, in trafilatura's own lists, functions that
+select the same elements in the same (document) order. Each is compiled from the
+expression's own text (``compile_path``), for the small part of XPath these lists are
+written in:
 
     .//NAME-or-*  [TEST or TEST ...] [...] [1]?   or (that)[1]: the first of them all
     TEST: self::NAME | @A | @A='v' | not(TEST or ...) | not(.//NAME)
@@ -62,6 +62,7 @@ class _Parser:
     def __init__(self, path: str) -> None:
         self.tokens, self.at = _tokens(path), 0
         self.constants: dict[str, Any] = {"_first": _first}
+        self.first_child = False  # the last path read ended in [1]
 
     def constant(self, value: Any) -> str:
         name = f"_c{len(self.constants)}"
