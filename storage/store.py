@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from .base import StoreError, now_iso
 from .diff import Diff, sentence_diff, split_sentences
-from .packing import pack_norm, pack_text, text_hash, unpack_version
+from .packing import text_hash, unpack_version
+from .prepared import Prepared, prepare
 from .queries import ChangeLog
 from .reports import ReportIndex
 from .runs import RunLog
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from sqlite_utils import Database
-
-    from .prepared import Prepared
 
 HTTP_STATE = ("etag", "last_modified", "body_hash")
 
@@ -180,7 +179,11 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
         facts = {k: (facts or {}).get(k) for k in FACTS}
         at = fetched_at or now_iso()
         norm_text = text if norm_text is None else norm_text
-        ready = prepared if prepared is not None and prepared.of(text, norm_text) else None
+        ready = (  # what these texts give the store: made ahead, or derived here
+            prepared
+            if prepared is not None and prepared.of(text, norm_text)
+            else prepare(text, norm_text, new=False)  # (terms and sentences when needed)
+        )
         new_hash = self._compare_hash(title, norm_text)
         http = {"etag": etag, "last_modified": last_modified, "body_hash": body_hash}
         http["content_type"] = content_type or "text/html"
@@ -189,9 +192,8 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
         seen = {"last_seen": at, "last_checked": at, "missing_count": 0, "missing_since": None}
         version = {
             "fetched_at": at, "run_id": run_id, "title": title, "published": published,
-            "text": ready.text_packed if ready else pack_text(text),
-            "text_hash": ready.text_hash if ready else text_hash(text),
-            "norm_text": ready.norm_packed if ready else pack_norm(norm_text, text),
+            "text": ready.text_packed, "text_hash": ready.text_hash,
+            "norm_text": ready.norm_packed,
             "norm_hash": new_hash, "meta": json.dumps(meta or {}, ensure_ascii=False),
             **facts, "signature": signature, "shingles": shingles,
         }  # fmt: skip
@@ -204,7 +206,7 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
                 })  # fmt: skip
                 version_id = self._insert("versions", {"document_id": doc_id, **version})
                 self._update("documents", doc_id, {"latest_version_id": version_id})
-                self._index(db, doc_id, title, norm_text, terms=ready and ready.body_terms)
+                self._index(db, doc_id, title, norm_text, terms=ready.body_terms)
                 summary = f"new: {title or '(untitled)'} ({len(text)} chars)"
                 link = self._link_report(db, doc_id, url, facts, signature, shingles, title)
                 if link and link["relation"] != "first":
@@ -212,7 +214,7 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
                         f"; also published at {link['match_url']} ({link['relation']} "
                         f"of report #{link['report_id']})"
                     )
-                sentences = ready and ready.sentences
+                sentences = ready.sentences
                 if sentences is None:
                     sentences = len(split_sentences(text))
                 diff = Diff(added=sentences)  # a new document: all added
@@ -253,8 +255,7 @@ class VersionStore(RunLog, ChangeLog, ReportIndex, SearchIndex):
                 "suspect_hash": None, "suspect_count": 0, **self._due(at, 0),
             })  # fmt: skip
             self._link_report(db, doc["id"], url, facts, signature, shingles, title)
-            terms = ready and ready.body_terms
-            self._index(db, doc, title, norm_text, latest["norm_text"], terms)
+            self._index(db, doc, title, norm_text, latest["norm_text"], ready.body_terms)
             kind = "restored" if doc["status"] == "removed" else "changed"
             diff = sentence_diff(latest["text"], text, self.sentence_key)
             summary = diff.summary()
