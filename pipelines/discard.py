@@ -226,13 +226,14 @@ _FUNCTION = """def select(tree):
         if {test}{first_child}:
             {found}
     return found
-
+"""
+_FIRST_CHILD = " and not any(_ok(s) for s in e.itersiblings(*_tags, preceding=True))"
+_OK = """
 
 def _ok(e):
     get = e.get
     return {test}
-"""
-_FIRST_CHILD = " and not any(_ok(s) for s in e.itersiblings(*_tags, preceding=True))"
+"""  # the test alone, of a preceding sibling
 
 
 def compile_path(path: str) -> Callable[[Any], list[Any]]:
@@ -258,6 +259,8 @@ def compile_path(path: str) -> Callable[[Any], list[Any]]:
     found = "return [e]" if first else "found.append(e)"
     first_child = _FIRST_CHILD if parser.first_child else ""
     source = _FUNCTION.format(skip=skip, test=test, found=found, first_child=first_child)
+    if parser.first_child:
+        source += _OK.format(test=test)
     exec(source, namespace)
     select = namespace["select"]
     select.path = path  # what it stands for
